@@ -1,0 +1,13 @@
+using ServiceDefaults;
+using Users.Data;
+
+namespace Users;
+
+public static class ApplicationServices
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddSqliteDatabase<UsersDb>();
+        return builder;
+    }
+}

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Repository.Tests;
+
+/// <summary>
+/// The compose files cannot be started here (no Docker engine), so they are checked offline:
+/// docker-compose's own validation, and the build contexts, Dockerfiles, ports and environment keys
+/// against the projects and the options the services really bind.
+/// </summary>
+public sealed partial class ComposeTests
+{
+    /// <summary>Host ports from the workshop's port table: the same in every step.</summary>
+    public static readonly IReadOnlyDictionary<string, int> HostPorts = new Dictionary<string, int>
+    {
+        ["gateway"] = 8000, ["users"] = 8001, ["accounts"] = 8002, ["reporting"] = 8003,
+    };
+
+    /// <summary>Every step's compose file, and the root one that runs the most complete step.</summary>
+    public static TheoryData<string> ComposeFiles => new(
+        Repo.Steps.Select(s => Path.Combine(s.Folder, "docker-compose.yml")).Append("docker-compose.yml"));
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public async Task ComposeFile_PassesDockerComposeValidation(string file)
+    {
+        var path = Path.Combine(Repo.Root, file);
+        var start = new ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(path)! };
+        foreach (var arg in new[] { "-f", path, "config", "-q" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process? process;
+        try
+        {
+            process = Process.Start(start);
+        }
+        catch (System.ComponentModel.Win32Exception) when (Environment.GetEnvironmentVariable("CI") is null)
+        {
+            Assert.Skip("docker-compose is not installed (CI installs it)");
+            return;
+        }
+
+        using (process)
+        {
+            var errors = await process!.StandardError.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.True(process.ExitCode == 0, $"docker-compose -f {file} config -q: {errors}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void BuiltServices_PointAtTheirOwnDockerfileAndStep(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        var step = ExpectedStep(file);
+        Assert.Contains(compose.Services.Values, s => s.IsBuilt);
+
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            // The shared build settings live at the root, so every image builds from the root.
+            Assert.Equal(Repo.Root.TrimEnd('/'), service.BuildContext.TrimEnd('/'));
+            Assert.True(File.Exists(service.Dockerfile), $"{service.Name}: no Dockerfile at {service.Dockerfile}");
+            Assert.Equal(step, service.BuildArgs.GetValueOrDefault("STEP"));
+
+            var projectDir = Path.GetDirectoryName(service.Dockerfile)!;
+            Assert.StartsWith(Path.Combine(Repo.Root, step, "src") + Path.DirectorySeparatorChar, projectDir + Path.DirectorySeparatorChar);
+            var project = Path.GetFileName(projectDir);
+            Assert.True(File.Exists(Path.Combine(projectDir, project + ".csproj")), $"{service.Name}: no {project}.csproj next to its Dockerfile");
+            Assert.Equal(project.ToLowerInvariant(), service.Name);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void Dockerfiles_CopyWhatExists_RunAsNonRoot_AndStartTheirProject(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        var step = ExpectedStep(file);
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            var dockerfile = File.ReadAllText(service.Dockerfile);
+            var project = Path.GetFileName(Path.GetDirectoryName(service.Dockerfile)!);
+
+            foreach (Match copy in CopyInstruction().Matches(dockerfile))
+            {
+                foreach (var source in copy.Groups["sources"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var path = Path.Combine(service.BuildContext, source.Replace("${STEP}", step));
+                    Assert.True(File.Exists(path) || Directory.Exists(path), $"{service.Name}: the Dockerfile copies {source}, which does not exist");
+                }
+            }
+
+            Assert.Matches(@"(?m)^FROM mcr\.microsoft\.com/dotnet/sdk:10\.0 AS build$", dockerfile);
+            Assert.Matches(@"(?m)^FROM mcr\.microsoft\.com/dotnet/aspnet:10\.0$", dockerfile);
+            Assert.Matches(@"(?m)^USER \$APP_UID$", dockerfile);
+            Assert.Matches(@"(?m)^EXPOSE 8080$", dockerfile);
+            Assert.Contains($"ENTRYPOINT [\"dotnet\", \"{project}.dll\"]", dockerfile);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void Ports_AreTheDocumentedHostPorts_OnContainerPort8080(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            var mapping = Assert.Single(service.Ports);
+            Assert.Equal((HostPorts[service.Name], 8080), service.PortMapping(mapping));
+            Assert.Contains($"${{{service.Name.ToUpperInvariant()}_PORT:-", mapping);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void EnvironmentKeys_AreOptionsTheServicesBind(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            var options = new ServiceOptions(Path.GetDirectoryName(service.Dockerfile)!, Repo.Configuration);
+            var unbound = service.Environment.Keys
+                .Where(key => !key.StartsWith("ASPNETCORE_", StringComparison.Ordinal) && !key.StartsWith("DOTNET_", StringComparison.Ordinal) && !key.StartsWith("OTEL_", StringComparison.Ordinal))
+                .Where(key => !options.Binds(key))
+                .ToList();
+            Assert.True(unbound.Count == 0, $"{service.Name}: environment keys that no option of the service reads: {string.Join(", ", unbound)} (sections it binds: {string.Join(", ", options.Sections.Keys)})");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void Images_ArePinned(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        foreach (var service in compose.Services.Values.Where(s => !s.IsBuilt))
+        {
+            Assert.Matches(@"^[\w./-]+:[\w.-]+$", service.Image ?? "");
+            Assert.DoesNotContain(":latest", service.Image);
+        }
+    }
+
+    /// <summary>The healthcheck command of every .NET service, run for real with bash against a listener on loopback.</summary>
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public async Task Healthchecks_WorkWithoutCurl_AgainstAnHttpServer(string file)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("the healthcheck runs bash inside a Linux container");
+        }
+
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            Assert.NotNull(service.Healthcheck);
+            var test = ((YamlDotNet.RepresentationModel.YamlSequenceNode)service.Healthcheck["test"]).Children.Select(c => c.ToString()).ToList();
+            Assert.Equal(["CMD", "bash", "-c"], test.Take(3));
+            Assert.DoesNotContain("curl", test[3]);
+            Assert.DoesNotContain("wget", test[3]);
+
+            await using var healthy = await HealthServer.StartAsync("HTTP/1.1 200 OK");
+            Assert.Equal(0, await RunBashAsync(test[3].Replace("/8080", $"/{healthy.Port}")));
+
+            await using var unhealthy = await HealthServer.StartAsync("HTTP/1.1 503 Service Unavailable");
+            Assert.NotEqual(0, await RunBashAsync(test[3].Replace("/8080", $"/{unhealthy.Port}")));
+        }
+    }
+
+    private static string ExpectedStep(string file) =>
+        file.Contains('/') ? file[..file.IndexOf('/')] : Repo.Steps[^1].Folder;
+
+    private static async Task<int> RunBashAsync(string script)
+    {
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var process = Process.Start(start)!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await process.WaitForExitAsync(timeout.Token);
+        return process.ExitCode;
+    }
+
+    [GeneratedRegex(@"(?m)^COPY (?!--from)(?<sources>.+) \S+$")]
+    private static partial Regex CopyInstruction();
+}

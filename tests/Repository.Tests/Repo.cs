@@ -1,0 +1,31 @@
+using System.Reflection;
+using Workshop.Steps;
+
+namespace Repository.Tests;
+
+public static class Repo
+{
+    public static string Root { get; } = Metadata("RepositoryRoot");
+
+    public static string Configuration { get; } = Metadata("BuildConfiguration");
+
+    public static IReadOnlyList<Step> Steps { get; } = StepCatalog.Load(Root);
+
+    /// <summary>Step folders for [MemberData]: one row each.</summary>
+    public static TheoryData<string> StepFolders => new(Steps.Select(s => s.Folder));
+
+    public static Step Step(string folder) => Steps.Single(s => s.Folder == folder);
+
+    /// <summary>The files a step holds: everything but build output and local data.</summary>
+    public static Dictionary<string, string> Files(string directory)
+    {
+        string[] skipped = ["bin", "obj", "data", "TestResults", ".vs"];
+        return Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .Where(f => !Path.GetRelativePath(directory, f).Split(Path.DirectorySeparatorChar).Any(skipped.Contains))
+            .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith(".db-wal", StringComparison.Ordinal) && !f.EndsWith(".db-shm", StringComparison.Ordinal))
+            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'), f => f);
+    }
+
+    private static string Metadata(string key) =>
+        typeof(Repo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
+}

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace Repository.Tests;
+
+/// <summary>Runs the workshop command (the built tools/Workshop) from the repository root.</summary>
+public sealed class WorkshopCommand : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+    private readonly ConcurrentQueue<string> _errors = new();
+
+    private WorkshopCommand(Process process) => _process = process;
+
+    public string Output => string.Join('\n', _output);
+
+    public string Errors => string.Join('\n', _errors);
+
+    public int ExitCode => _process.ExitCode;
+
+    public static WorkshopCommand Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    public static WorkshopCommand Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = Repo.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Workshop.dll"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["NO_COLOR"] = "1";
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        var process = Process.Start(start)!;
+        var command = new WorkshopCommand(process);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) command._output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) command._errors.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return command;
+    }
+
+    public static async Task<WorkshopCommand> RunAsync(params string[] args)
+    {
+        var command = Start(args);
+        await command.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        return command;
+    }
+
+    public async Task WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit(); // flushes the redirected output
+    }
+
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var watch = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (_process.HasExited || watch.Elapsed > timeout)
+            {
+                throw new Xunit.Sdk.XunitException($"workshop printed no '{text}'.\nstdout:\n{Output}\nstderr:\n{Errors}");
+            }
+
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
+    public void Interrupt() => _ = Kill(_process.Id, 2);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Repository.Tests;
+
+public sealed class WorkshopCommandTests
+{
+    [Fact]
+    public async Task List_PrintsEveryStep_OneLineEach()
+    {
+        var list = await WorkshopCommand.RunAsync("list");
+
+        Assert.Equal(0, list.ExitCode);
+        var lines = list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Repo.Steps.Select(s => s.Folder), lines.Select(l => l.Split(' ')[0]));
+        Assert.All(Repo.Steps.Zip(lines), pair => Assert.EndsWith(pair.First.Title, pair.Second));
+    }
+
+    [Theory]
+    [InlineData("up 99", "unknown step '99'")]
+    [InlineData("check banana", "unknown step 'banana'")]
+    [InlineData("diff 01", "wrong arguments for 'diff'")]
+    [InlineData("up 01 --fast", "unknown option '--fast'")]
+    [InlineData("launch", "unknown command 'launch'")]
+    public async Task BadArguments_GetOneLineError_AndNonZeroExit(string arguments, string message)
+    {
+        var command = await WorkshopCommand.RunAsync(arguments.Split(' '));
+
+        Assert.Equal(1, command.ExitCode);
+        var line = Assert.Single(command.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("workshop: ", line);
+        Assert.Contains(message, line);
+        Assert.DoesNotContain("   at ", command.Output + command.Errors);
+    }
+
+    [Fact]
+    public async Task Help_ListsEveryCommand()
+    {
+        var help = await WorkshopCommand.RunAsync("help");
+
+        Assert.Equal(0, help.ExitCode);
+        foreach (var command in new[] { "list", "up NN", "check NN", "diff NN MM", "doctor" })
+        {
+            Assert.Contains("workshop " + command, help.Output);
+        }
+    }
+
+    [Fact]
+    public async Task Diff_ShowsTheFilesAStepChanged_WithTheirLines()
+    {
+        if (Repo.Steps.Count < 2)
+        {
+            Assert.Skip("needs two steps");
+        }
+
+        var (from, to) = (Repo.Steps[0], Repo.Steps[1]);
+        var diff = await WorkshopCommand.RunAsync("diff", from.Folder[..2], to.Folder[..2]);
+
+        Assert.Equal(0, diff.ExitCode);
+        var listed = IncrementalStepsTests.ListedPaths(File.ReadAllText(to.ReadmePath));
+        foreach (var path in listed.Where(p => !p.EndsWith('/')))
+        {
+            Assert.Contains(path, diff.Output);
+        }
+
+        Assert.Contains($"--- {from.Folder}/", diff.Output);
+        Assert.Contains($"+++ {to.Folder}/", diff.Output);
+        Assert.Matches(@"(?m)^@@ -\d+,\d+ \+\d+,\d+ @@$", diff.Output);
+    }
+
+    [Fact]
+    public async Task Doctor_ChecksSdkCurlDockerAndPorts()
+    {
+        var doctor = await WorkshopCommand.RunAsync("doctor");
+
+        Assert.Contains("[ok]   .NET SDK 10.", doctor.Output);
+        Assert.Contains("curl", doctor.Output);
+        Assert.Contains("Docker", doctor.Output);
+        Assert.Contains("8001", doctor.Output);
+        Assert.True(doctor.ExitCode is 0 or 1);
+        Assert.Contains(doctor.ExitCode == 0 ? "Ready for the workshop." : "problem(s) to fix", doctor.Output);
+    }
+}
+
+/// <summary>
+/// `workshop up` on the documented ports. The tests of this class run one after another (one class,
+/// one collection), and no other test uses these ports: the step tests pick free ports.
+/// </summary>
+public sealed class WorkshopUpTests
+{
+    [Fact]
+    public async Task Up_StartsTheStep_PrintsItsAddresses_PassesCheck_AndStopsOnCtrlC()
+    {
+        var step = Repo.Steps[0];
+        var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
+        await using var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
+        await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+
+        // The table the README shows under "Run it".
+        foreach (var line in RunItTable(step))
+        {
+            Assert.Contains(line, up.Output);
+        }
+
+        var check = await WorkshopCommand.RunAsync("check", step.Folder[..2]);
+        Assert.True(check.ExitCode == 0, check.Output + check.Errors);
+        Assert.Contains("checks passed.", check.Output);
+
+        up.Interrupt();
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, up.ExitCode);
+        Assert.Contains($"Stopped {step.Folder}.", up.Output);
+        using var http = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8001/health"));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task Up_RefusesWithOneLine_WhenAPortIsTaken()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 8001);
+        listener.Start();
+        try
+        {
+            var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
+            Assert.Equal(1, up.ExitCode);
+            Assert.Contains("workshop: port 8001 (users) is already in use", up.Errors);
+        }
+        finally
+        {
+            listener.Stop();
+        }
+    }
+
+    [Fact]
+    public async Task Check_SaysTheStepIsNotRunning_WhenItIsNot()
+    {
+        var check = await WorkshopCommand.RunAsync("check", Repo.Steps[0].Folder[..2]);
+        Assert.Equal(1, check.ExitCode);
+        Assert.Contains("not running: start the step first", check.Errors);
+    }
+
+    /// <summary>The lines of the fenced block right after `./workshop up NN` in the README's "Run it".</summary>
+    public static IEnumerable<string> RunItTable(Workshop.Steps.Step step)
+    {
+        var lines = File.ReadAllLines(step.ReadmePath);
+        var command = Array.FindIndex(lines, l => l.Trim() == $"./workshop up {step.Folder[..2]}");
+        Assert.True(command > 0, "the README shows how to start the step with ./workshop up");
+        var open = Array.FindIndex(lines, command + 2, l => l.TrimStart().StartsWith("```text", StringComparison.Ordinal));
+        var close = Array.FindIndex(lines, open + 1, l => l.Trim() == "```");
+        return lines[(open + 1)..close].Where(l => l.Trim().Length > 0).Select(l => l.TrimEnd());
+    }
+}

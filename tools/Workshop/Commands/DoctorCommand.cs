@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Workshop.Steps;
+
+namespace Workshop.Commands;
+
+/// <summary>Checks what an attendee's machine needs and says how to fix each problem.</summary>
+public static partial class DoctorCommand
+{
+    /// <summary>Every host port the workshop uses, with what uses it (see the root README).</summary>
+    public static readonly (int Port, string Use)[] WorkshopPorts =
+    [
+        (8000, "gateway"), (8001, "users"), (8002, "accounts"), (8003, "reporting"),
+        (8500, "consul"), (16686, "jaeger UI"), (4317, "jaeger OTLP gRPC"), (4318, "jaeger OTLP HTTP"),
+        (9090, "prometheus"), (3000, "grafana"), (5672, "rabbitmq"), (15672, "rabbitmq management"),
+    ];
+
+    public static async Task<int> RunAsync()
+    {
+        var failures = 0;
+
+        var sdks = await RunAsync("dotnet", "--list-sdks");
+        var sdk = sdks?.Split('\n').Select(l => SdkVersion().Match(l)).Where(m => m.Success)
+            .Select(m => Version.Parse(m.Groups["v"].Value)).OrderDescending().FirstOrDefault();
+        if (sdk is not null && sdk.Major >= 10)
+        {
+            Ui.Ok($".NET SDK {sdk}");
+        }
+        else
+        {
+            failures++;
+            Ui.Fail(sdk is null ? ".NET SDK not found" : $".NET SDK {sdk} is too old");
+            Ui.Line("       install the .NET 10 SDK: https://dotnet.microsoft.com/download/dotnet/10.0");
+        }
+
+        var runtimes = await RunAsync("dotnet", "--list-runtimes") ?? "";
+        if (runtimes.Contains("Microsoft.AspNetCore.App 10.", StringComparison.Ordinal))
+        {
+            Ui.Ok("ASP.NET Core runtime 10");
+        }
+        else
+        {
+            failures++;
+            Ui.Fail("ASP.NET Core runtime 10 not found");
+            Ui.Line("       it comes with the .NET 10 SDK: https://dotnet.microsoft.com/download/dotnet/10.0");
+        }
+
+        if (await RunAsync("curl", "--version") is { } curl)
+        {
+            Ui.Ok(curl.Split('\n')[0].Split(' ').Take(2).Aggregate((x, y) => $"{x} {y}"));
+        }
+        else
+        {
+            failures++;
+            Ui.Fail("curl not found: the README commands and `workshop check` use it");
+            Ui.Line("       install curl (apt install curl, brew install curl; Windows 10+ ships curl.exe)");
+        }
+
+        if (await RunAsync("docker", "--version") is null)
+        {
+            Ui.Warn("Docker not found: fine for `./workshop up`; install Docker Desktop or Docker Engine for `docker compose up`");
+        }
+        else if (await RunAsync("docker", "info", "--format", "{{.ServerVersion}}") is { Length: > 0 } engine)
+        {
+            Ui.Ok($"Docker engine {engine.Trim()}");
+            if (await RunAsync("docker", "compose", "version", "--short") is null)
+            {
+                Ui.Warn("`docker compose` (v2) not found: install the Docker Compose plugin");
+            }
+        }
+        else
+        {
+            Ui.Warn("Docker is installed but its engine is not running: start Docker Desktop (only needed for `docker compose up`)");
+        }
+
+        var busy = WorkshopPorts.Where(p => !Ports.IsFree(p.Port)).ToList();
+        if (busy.Count == 0)
+        {
+            Ui.Ok($"ports {string.Join(", ", WorkshopPorts.Select(p => p.Port))} are free");
+        }
+
+        foreach (var (port, use) in busy)
+        {
+            failures++;
+            Ui.Fail($"port {port} ({use}) is in use: find what holds it with `{Ports.HowToFindHolder(port)}`; stop it, or stop a running step (Ctrl-C, `docker compose down`)");
+        }
+
+        Ui.Line();
+        Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
+        return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>Runs a program for its output; null when it is missing, fails or takes more than ten seconds.</summary>
+    private static async Task<string?> RunAsync(string program, params string[] args)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        try
+        {
+            using var process = Process.Start(start);
+            if (process is null)
+            {
+                return null;
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
+            _ = process.StandardError.ReadToEndAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                return null;
+            }
+
+            return process.ExitCode == 0 ? await output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+
+    [GeneratedRegex(@"^(?<v>\d+\.\d+\.\d+)")]
+    private static partial Regex SdkVersion();
+}

@@ -1,0 +1,55 @@
+using Workshop;
+using Workshop.Commands;
+using Workshop.Steps;
+
+// workshop list | up NN [--fresh] | check NN | diff NN MM [--names] | doctor
+try
+{
+    return args switch
+    {
+        [] or ["help" or "--help" or "-h"] => Usage(),
+        ["list"] => ListCommand.Run(StepCatalog.Load(StepCatalog.FindRoot())),
+        ["up", var step, .. var options] => await UpCommand.RunAsync(FindStep(step), Flags(options, "--fresh")),
+        ["check", var step] => await CheckCommand.RunAsync(FindStep(step)),
+        ["diff", var from, var to, .. var options] => DiffCommand.Run(FindStep(from), FindStep(to), Flags(options, "--names")),
+        ["doctor"] => await DoctorCommand.RunAsync(),
+        [var command, ..] when command is "list" or "up" or "check" or "diff" or "doctor" =>
+            throw new UserError($"wrong arguments for '{command}' (see: workshop help)"),
+        [var command, ..] => throw new UserError($"unknown command '{command}' (see: workshop help)"),
+    };
+}
+catch (UserError e)
+{
+    Ui.Error(e.Message);
+    return 1;
+}
+
+static Step FindStep(string name)
+{
+    var steps = StepCatalog.Load(StepCatalog.FindRoot());
+    return StepCatalog.Find(steps, name)
+        ?? throw new UserError($"unknown step '{name}': choose one of {string.Join(", ", steps.Select(s => s.Folder[..2]))} (see: workshop list)");
+}
+
+static bool Flags(string[] options, string allowed)
+{
+    var unknown = options.FirstOrDefault(o => o != allowed);
+    return unknown is null ? options.Length > 0 : throw new UserError($"unknown option '{unknown}' (see: workshop help)");
+}
+
+static int Usage()
+{
+    Console.WriteLine("""
+        workshop: run and check the steps of the microservices workshop
+
+          workshop list                 the steps, one line each
+          workshop up NN [--fresh]      build step NN and run its services locally (Ctrl-C stops them);
+                                        --fresh starts from empty databases
+          workshop check NN             run the README's "Try it" commands against the running step
+          workshop diff NN MM [--names] what step MM changed relative to step NN (the lesson)
+          workshop doctor               check this machine: .NET SDK, curl, Docker, free ports
+
+        NN is a step number (3 or 03) or its folder name (03-api-gateway).
+        """);
+    return 0;
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+
+namespace Workshop.Readme;
+
+/// <summary>The outcome of one README command: what it printed and whether that is what the README shows.</summary>
+public sealed record TryItResult(TryItCommand Command, bool Passed, string Output, string? Problem);
+
+/// <summary>
+/// Runs README commands for real. Each command is one curl call; <c>rewrite</c> lets a caller point the
+/// documented addresses (localhost:8001) somewhere else, as the tests do with their own ports.
+/// </summary>
+public static class TryItRunner
+{
+    public static async Task<TryItResult> RunAsync(TryItCommand command, Func<string, string> rewrite, CancellationToken ct)
+    {
+        IReadOnlyList<string> words;
+        try
+        {
+            words = ShellWords.Split(command.Command);
+        }
+        catch (FormatException e)
+        {
+            return new TryItResult(command, false, "", e.Message);
+        }
+
+        if (words.Count == 0 || words[0] != "curl")
+        {
+            return new TryItResult(command, false, "", "only curl commands can be checked");
+        }
+
+        var start = new ProcessStartInfo("curl")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var word in words.Skip(1))
+        {
+            start.ArgumentList.Add(rewrite(word));
+        }
+
+        // Bounded: a command that hangs fails instead of stalling the check.
+        start.ArgumentList.Add("--max-time");
+        start.ArgumentList.Add("30");
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("curl did not start");
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        await process.WaitForExitAsync(ct);
+        var output = await stdout;
+
+        if (process.ExitCode != 0)
+        {
+            var error = (await stderr).Trim();
+            return new TryItResult(command, false, output, $"curl exited with {process.ExitCode}{(error.Length > 0 ? ": " + error : " (is the step running?)")}");
+        }
+
+        return OutputMatcher.Matches(command.ExpectedOutput, output)
+            ? new TryItResult(command, true, output, null)
+            : new TryItResult(command, false, output, "the output differs from the README");
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.RegularExpressions;
+using YamlDotNet.RepresentationModel;
+
+namespace Workshop.Steps;
+
+/// <summary>One of the step's own .NET services, as its docker-compose.yml describes it.</summary>
+public sealed record AppService(string Name, string ProjectDirectory, int Port, IReadOnlyList<string> DependsOn)
+{
+    public string ProjectName => Path.GetFileName(ProjectDirectory);
+    public string ProjectFile => Path.Combine(ProjectDirectory, ProjectName + ".csproj");
+    public string Url => $"http://localhost:{Port}";
+}
+
+/// <summary>A piece of infrastructure the step runs from an image (Consul, Jaeger, Prometheus ...).</summary>
+public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports);
+
+/// <summary>
+/// Reads a step's services from its docker-compose.yml, so Docker and the local run share one list:
+/// a service with a build section is one of ours, its project folder is where its Dockerfile is, its
+/// port is the default host port of its mapping ("${USERS_PORT:-8001}:8080").
+/// </summary>
+public static partial class StepServices
+{
+    public static (IReadOnlyList<AppService> Apps, IReadOnlyList<InfraService> Infra) Load(Step step)
+    {
+        var yaml = new YamlStream();
+        using (var reader = File.OpenText(step.ComposePath))
+        {
+            yaml.Load(reader);
+        }
+
+        var root = (YamlMappingNode)yaml.Documents[0].RootNode;
+        var services = (YamlMappingNode)root.Children[new YamlScalarNode("services")];
+        var apps = new List<AppService>();
+        var infra = new List<InfraService>();
+
+        foreach (var (key, value) in services.Children)
+        {
+            var name = ((YamlScalarNode)key).Value!;
+            var service = (YamlMappingNode)value;
+            var ports = Ports(service);
+            if (service.Children.TryGetValue(new YamlScalarNode("build"), out var build))
+            {
+                var buildNode = (YamlMappingNode)build;
+                var context = Scalar(buildNode, "context") ?? ".";
+                var dockerfile = Scalar(buildNode, "dockerfile") ?? "Dockerfile";
+                var projectDir = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(step.Directory, context, dockerfile)))!;
+                apps.Add(new AppService(name, projectDir, ports.FirstOrDefault(), DependsOn(service)));
+            }
+            else
+            {
+                infra.Add(new InfraService(name, Scalar(service, "image") ?? "", ports));
+            }
+        }
+
+        return (StartOrder(apps), infra);
+    }
+
+    /// <summary>Dependencies first, so users starts after the accounts service it calls.</summary>
+    private static List<AppService> StartOrder(List<AppService> apps)
+    {
+        var ordered = new List<AppService>();
+        var placed = new HashSet<string>();
+        while (ordered.Count < apps.Count)
+        {
+            var next = apps.FirstOrDefault(a => !placed.Contains(a.Name) && a.DependsOn.All(d => placed.Contains(d) || apps.All(x => x.Name != d)))
+                ?? throw new UserError("docker-compose.yml: the services depend on each other in a cycle");
+            ordered.Add(next);
+            placed.Add(next.Name);
+        }
+
+        return ordered;
+    }
+
+    private static List<int> Ports(YamlMappingNode service)
+    {
+        if (!service.Children.TryGetValue(new YamlScalarNode("ports"), out var node) || node is not YamlSequenceNode list)
+        {
+            return [];
+        }
+
+        return list.Children.OfType<YamlScalarNode>()
+            .Select(p => PortMapping().Match(p.Value ?? ""))
+            .Where(m => m.Success)
+            .Select(m => int.Parse(m.Groups["port"].Value))
+            .ToList();
+    }
+
+    private static List<string> DependsOn(YamlMappingNode service)
+    {
+        if (!service.Children.TryGetValue(new YamlScalarNode("depends_on"), out var node))
+        {
+            return [];
+        }
+
+        return node switch
+        {
+            YamlSequenceNode list => list.Children.OfType<YamlScalarNode>().Select(s => s.Value!).ToList(),
+            YamlMappingNode map => map.Children.Keys.OfType<YamlScalarNode>().Select(s => s.Value!).ToList(),
+            _ => [],
+        };
+    }
+
+    private static string? Scalar(YamlMappingNode node, string key) =>
+        node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
+
+    // "${USERS_PORT:-8001}:8080" or "8001:8080": the host side's default.
+    [GeneratedRegex(@"^(\$\{\w+:-(?<port>\d+)\}|(?<port>\d+)):\d+")]
+    private static partial Regex PortMapping();
+}

@@ -1,0 +1,38 @@
+namespace Workshop;
+
+/// <summary>Console output: colour when a person is watching, plain text when piped or tested.</summary>
+public static class Ui
+{
+    private static readonly object Gate = new();
+    private static readonly bool Colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+
+    public static void Line(string text = "") => Write(text, null);
+    public static void Ok(string text) => Write("[ok]   " + text, "32");
+    public static void Warn(string text) => Write("[warn] " + text, "33");
+    public static void Fail(string text) => Write("[FAIL] " + text, "31");
+    public static void Info(string text) => Write(text, "36");
+
+    public static void Error(string text)
+    {
+        lock (Gate)
+        {
+            Console.Error.WriteLine(Colour ? $"\e[31mworkshop: {text}\e[0m" : $"workshop: {text}");
+        }
+    }
+
+    /// <summary>A service's own log line, prefixed with its name as docker compose does.</summary>
+    public static void Prefixed(string name, int width, int colourIndex, string text)
+    {
+        string[] colours = ["36", "35", "34", "33", "32"];
+        var prefix = name.PadRight(width) + " | ";
+        Write(Colour ? $"\e[{colours[colourIndex % colours.Length]}m{prefix}\e[0m{text}" : prefix + text, null);
+    }
+
+    private static void Write(string text, string? colour)
+    {
+        lock (Gate)
+        {
+            Console.Out.WriteLine(Colour && colour is not null ? $"\e[{colour}m{text}\e[0m" : text);
+        }
+    }
+}
