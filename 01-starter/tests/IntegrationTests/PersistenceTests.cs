@@ -21,8 +21,10 @@ public sealed class PersistenceTests
         }
 
         await using var restarted = await ServiceProcess.StartAsync("Users", configuration);
-        using var response = await restarted.Client.GetAsync($"/users/{id}");
-        Assert.Equal("Ada Lovelace", (await Json.ReadAsync(response, HttpStatusCode.OK)).GetProperty("name").GetString());
+        using var response = await restarted.Client.GetAsync("/users");
+        var user = Assert.Single((await Json.ReadAsync(response, HttpStatusCode.OK)).EnumerateArray());
+        Assert.Equal(id, user.GetProperty("id").GetInt32());
+        Assert.Equal("Ada Lovelace", user.GetProperty("name").GetString());
         Assert.True(File.Exists(data.File("users.db")), "the database file is where Database__Path says");
     }
 

@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A misbehaving accounts service for the failure tests: one that accepts connections and never
+/// answers (hung), or one that answers every request with a fixed raw HTTP response.
+/// </summary>
+public sealed class StandInServer : IAsyncDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<TcpClient> _clients = [];
+    private Task _loop = Task.CompletedTask;
+
+    public Uri BaseAddress => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+    /// <summary>Accepts and reads, never writes: the caller's timeout is all that ends the call.</summary>
+    public static StandInServer Hanging() => Start(response: null);
+
+    public static StandInServer Answering(string statusLine, string contentType, string body) =>
+        Start($"HTTP/1.1 {statusLine}\r\nContent-Type: {contentType}\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}");
+
+    private static StandInServer Start(string? response)
+    {
+        var server = new StandInServer();
+        server._listener.Start();
+        server._loop = server.ServeAsync(response);
+        return server;
+    }
+
+    private async Task ServeAsync(string? response)
+    {
+        try
+        {
+            while (true)
+            {
+                var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                lock (_clients)
+                {
+                    _clients.Add(client);
+                }
+
+                _ = AnswerAsync(client, response);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task AnswerAsync(TcpClient client, string? response)
+    {
+        try
+        {
+            var stream = client.GetStream();
+            var buffer = new byte[8192];
+            var request = new StringBuilder();
+            while (!request.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+            {
+                var read = await stream.ReadAsync(buffer, _stop.Token);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                request.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            }
+
+            if (response is null)
+            {
+                await Task.Delay(Timeout.Infinite, _stop.Token);
+            }
+
+            await stream.WriteAsync(Encoding.UTF8.GetBytes(response!), _stop.Token);
+            client.Close();
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ObjectDisposedException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        _listener.Stop();
+        await _loop;
+        lock (_clients)
+        {
+            _clients.ForEach(c => c.Dispose());
+        }
+
+        _stop.Dispose();
+    }
+}
