@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace ServiceDefaults;
+
+/// <summary>The defaults every service of the workshop starts from.</summary>
+public static class Extensions
+{
+    /// <summary>Largest request body a service accepts. The APIs take small JSON documents only.</summary>
+    public const long MaxRequestBodyBytes = 16 * 1024;
+
+    public static IHostApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes);
+
+        // Bad input becomes a 4xx ProblemDetails naming what is wrong, never a 500.
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
+            context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
+            {
+                StatusCodes.Status413PayloadTooLarge => $"The request body may be at most {MaxRequestBodyBytes} bytes.",
+                StatusCodes.Status415UnsupportedMediaType => "Send the body as JSON with the header 'Content-Type: application/json'.",
+                _ => null,
+            });
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(options =>
+        {
+            // A misspelt field ("nmae") is an error the caller should hear about, not a silent null.
+            options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            options.SerializerOptions.AllowDuplicateProperties = false;
+        });
+
+        // Every outgoing HttpClient call carries the correlation id of the request that caused it.
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddTransient<CorrelationIdHandler>();
+        builder.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler<CorrelationIdHandler>());
+
+        builder.Services.AddHealthChecks();
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    public static WebApplication UseServiceDefaults(this WebApplication app)
+    {
+        app.UseMiddleware<CorrelationIdMiddleware>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+
+        app.MapHealthChecks("/health");
+        app.MapOpenApi();
+        return app;
+    }
+}

@@ -1,0 +1,17 @@
+using ServiceDefaults;
+using Users;
+using Users.Apis;
+using Users.Data;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.EnsureDatabaseCreated<UsersDb>();
+app.UseServiceDefaults();
+app.MapUsersApi();
+
+app.Run();

@@ -1,0 +1,95 @@
+using System.Net;
+using System.Text.Json;
+using System.Xml.Linq;
+using IntegrationTests.Infrastructure;
+
+namespace IntegrationTests;
+
+/// <summary>The gateway with a stand-in behind it: what it forwards, that it calls in parallel, and how it fails.</summary>
+public sealed class GatewayFailureTests
+{
+    private const string Json = "application/json";
+
+    [Fact]
+    public async Task ProxiedRequests_LoseTheApiKey_AndKeepTheCorrelationId()
+    {
+        await using var users = StandInServer.Answering("200 OK", Json, "[]");
+        await using var step = await GatewayStep.StartAsync(usersAddress: users.BaseAddress);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users?page=2");
+        request.Headers.Add("X-Correlation-Id", "forwarding-check-1");
+        using var response = await step.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var forwarded = Assert.Single(users.Requests);
+        Assert.StartsWith("GET /users?page=2 HTTP/1.1\r\n", forwarded);
+        Assert.Contains("\r\nX-Correlation-Id: forwarding-check-1\r\n", forwarded, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("X-Api-Key", forwarded, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(GatewayStep.TestApiKey, forwarded);
+    }
+
+    [Fact]
+    public async Task Overview_CallsBothServicesInParallel()
+    {
+        StandInServer users = null!;
+        StandInServer accounts = null!;
+        var bound = TimeSpan.FromSeconds(10);
+        users = StandInServer.Answering("200 OK", Json, """{"id":5,"name":"Ada","email":"ada@example.com","balance":3.00,"accountCount":1}""", () => accounts.FirstRequest.WaitAsync(bound));
+        accounts = StandInServer.Answering("200 OK", Json, """[{"id":9,"userId":5,"balance":3.00}]""", () => users.FirstRequest.WaitAsync(bound));
+        await using (users)
+        await using (accounts)
+        {
+            await using var step = await GatewayStep.StartAsync(usersAddress: users.BaseAddress, accountsAddress: accounts.BaseAddress, overviewTimeout: "00:00:20");
+
+            using var response = await step.Client.GetAsync("/api/overview/5");
+
+            var overview = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+            Assert.Equal(9, overview.GetProperty("accounts")[0].GetProperty("id").GetInt32());
+            Assert.StartsWith("GET /users/5 HTTP/1.1", Assert.Single(users.Requests));
+            Assert.StartsWith("GET /accounts?userId=5 HTTP/1.1", Assert.Single(accounts.Requests));
+        }
+    }
+
+    [Fact]
+    public async Task Overview_Returns503NamingTheService_WhenUsersCannotBeReached()
+    {
+        var closed = StandInServer.Hanging();
+        var address = closed.BaseAddress;
+        await closed.DisposeAsync(); // nothing listens there any more
+        await using var step = await GatewayStep.StartAsync(usersAddress: address);
+
+        using var response = await step.Client.GetAsync("/api/overview/1");
+
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("The users service is unavailable", problem.GetProperty("title").GetString());
+        Assert.Equal("The users service could not be reached.", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Overview_Returns503WithinItsTimeout_WhenAccountsHangs()
+    {
+        await using var hanging = StandInServer.Hanging();
+        // Only the gateway's accounts cluster points at the hung stand-in; users keeps the real accounts.
+        await using var step = await GatewayStep.StartAsync(accountsAddress: hanging.BaseAddress, overviewTimeout: "00:00:02");
+        var id = await GatewayTests.CreateUserAsync(step);
+        using (var warm = await step.Client.GetAsync($"/api/users/{id}"))
+        {
+            Assert.Equal(HttpStatusCode.OK, warm.StatusCode); // users and its call to accounts are warm: only accounts can be slow
+        }
+
+        using var response = await step.Client.GetAsync($"/api/overview/{id}");
+
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.ServiceUnavailable);
+        Assert.Equal("The accounts service did not answer within 2 s.", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Gateway_RefusesToStart_WithoutAnApiKeyConfigured()
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>()));
+
+        Assert.Contains("exited with code", error.Message);
+        Assert.Contains("ApiKey:Keys must hold at least one key", error.Message);
+    }
+
+}

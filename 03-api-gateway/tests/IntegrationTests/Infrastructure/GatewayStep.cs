@@ -1,0 +1,67 @@
+namespace IntegrationTests.Infrastructure;
+
+/// <summary>
+/// The whole step on free loopback ports: accounts, users calling it, and the gateway in front of both.
+/// A stand-in address can replace either service behind the gateway.
+/// </summary>
+public sealed class GatewayStep : IAsyncDisposable
+{
+    public const string TestApiKey = "test-key-5d1c";
+
+    private readonly TempDirectory _data = new();
+
+    public ServiceProcess Accounts { get; private set; } = null!;
+
+    public ServiceProcess Users { get; private set; } = null!;
+
+    public ServiceProcess Gateway { get; private set; } = null!;
+
+    /// <summary>A client of the gateway that sends the API key.</summary>
+    public HttpClient Client { get; private set; } = null!;
+
+    public static async Task<GatewayStep> StartAsync(string apiKey = TestApiKey, Uri? usersAddress = null, Uri? accountsAddress = null, string? overviewTimeout = null)
+    {
+        var step = new GatewayStep();
+        try
+        {
+            step.Accounts = await ServiceProcess.StartAsync("Accounts", new Dictionary<string, string> { ["Database__Path"] = step._data.File("accounts.db") });
+            step.Users = await ServiceProcess.StartAsync("Users", new Dictionary<string, string>
+            {
+                ["Database__Path"] = step._data.File("users.db"),
+                ["AccountsClient__BaseAddress"] = step.Accounts.BaseAddress.ToString(),
+            });
+
+            var gateway = new Dictionary<string, string>
+            {
+                ["ApiKey__Keys__0"] = apiKey,
+                ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = (usersAddress ?? step.Users.BaseAddress).ToString(),
+                ["ReverseProxy__Clusters__accounts__Destinations__primary__Address"] = (accountsAddress ?? step.Accounts.BaseAddress).ToString(),
+            };
+            if (overviewTimeout is not null)
+            {
+                gateway["Overview__Timeout"] = overviewTimeout;
+            }
+
+            step.Gateway = await ServiceProcess.StartAsync("Gateway", gateway);
+            step.Client = new HttpClient { BaseAddress = step.Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            step.Client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+            return step;
+        }
+        catch
+        {
+            await step.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client?.Dispose();
+        foreach (var service in new[] { Gateway, Users, Accounts }.Where(s => s is not null))
+        {
+            await service.DisposeAsync();
+        }
+
+        _data.Dispose();
+    }
+}

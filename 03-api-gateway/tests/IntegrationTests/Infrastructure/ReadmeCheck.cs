@@ -1,0 +1,38 @@
+using System.Text.RegularExpressions;
+using Workshop.Readme;
+
+namespace IntegrationTests.Infrastructure;
+
+/// <summary>
+/// Runs the "Try it" commands of this step's README, in order, against services the test started,
+/// with the same runner as `workshop check`. The documented ports (localhost:8001) are pointed at the
+/// test's own ports.
+/// </summary>
+public static partial class ReadmeCheck
+{
+    public static async Task AssertTryItAsync(IReadOnlyDictionary<int, ServiceProcess> servicesByDocumentedPort)
+    {
+        var readme = await File.ReadAllTextAsync(Path.Combine(StepPaths.StepDirectory, "README.md"));
+        var commands = TryItParser.Parse(readme);
+        Assert.NotEmpty(commands);
+
+        string Rewrite(string word) => DocumentedAddress().Replace(word, m =>
+            servicesByDocumentedPort.TryGetValue(int.Parse(m.Groups["port"].Value), out var service)
+                ? $"{service.BaseAddress.Host}:{service.BaseAddress.Port}"
+                : m.Value);
+
+        foreach (var command in commands)
+        {
+            var result = await TryItRunner.RunAsync(command, Rewrite, TestContext.Current.CancellationToken);
+            Assert.True(result.Passed, $"""
+                README Try it {command.Number} ("{command.Title}"): {result.Problem}
+                command:  {command.Command}
+                expected: {command.ExpectedOutput}
+                actual:   {result.Output}
+                """);
+        }
+    }
+
+    [GeneratedRegex(@"localhost:(?<port>\d{4,5})")]
+    private static partial Regex DocumentedAddress();
+}

@@ -1,0 +1,189 @@
+using System.Net;
+using System.Text.Json;
+using IntegrationTests.Infrastructure;
+
+namespace IntegrationTests;
+
+public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFixture>
+{
+    private readonly HttpClient _client = fixture.Client;
+
+    private static string UniqueEmail() => $"user-{Guid.NewGuid():N}@example.com";
+
+    [Fact]
+    public async Task CreateUser_ReturnsCreatedUser_WithItsLocation()
+    {
+        var email = UniqueEmail();
+        using var response = await _client.PostAsync("/users", Json.Body($$"""{"name":"Ada Lovelace","email":"{{email}}"}"""));
+
+        var user = await Json.ReadAsync(response, HttpStatusCode.Created);
+        var id = user.GetProperty("id").GetInt32();
+        Assert.Equal("Ada Lovelace", user.GetProperty("name").GetString());
+        Assert.Equal(email, user.GetProperty("email").GetString());
+        Assert.Equal($"/users/{id}", response.Headers.Location?.OriginalString);
+
+        using var get = await _client.GetAsync($"/users/{id}");
+        var stored = await Json.ReadAsync(get, HttpStatusCode.OK);
+        Assert.Equal(id, stored.GetProperty("id").GetInt32());
+        Assert.Equal("Ada Lovelace", stored.GetProperty("name").GetString());
+        Assert.Equal(email, stored.GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task CreateUser_TrimsNameAndEmail()
+    {
+        var email = UniqueEmail();
+        using var response = await _client.PostAsync("/users", Json.Body($$"""{"name":"  Grace Hopper  ","email":" {{email}} "}"""));
+
+        var user = await Json.ReadAsync(response, HttpStatusCode.Created);
+        Assert.Equal("Grace Hopper", user.GetProperty("name").GetString());
+        Assert.Equal(email, user.GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task ListUsers_ContainsCreatedUsers_InCreationOrder()
+    {
+        var first = await CreateAsync("First", UniqueEmail());
+        var second = await CreateAsync("Second", UniqueEmail());
+
+        using var response = await _client.GetAsync("/users");
+        var ids = (await Json.ReadAsync(response, HttpStatusCode.OK)).EnumerateArray().Select(u => u.GetProperty("id").GetInt32()).ToList();
+
+        Assert.True(ids.IndexOf(first) >= 0 && ids.IndexOf(first) < ids.IndexOf(second), $"expected {first} before {second} in [{string.Join(',', ids)}]");
+    }
+
+    [Fact]
+    public async Task UpdateUser_RenamesTheUser()
+    {
+        var email = UniqueEmail();
+        var id = await CreateAsync("Alan", email);
+
+        using var put = await _client.PutAsync($"/users/{id}", Json.Body($$"""{"name":"Alan Turing","email":"{{email}}"}"""));
+        Assert.Equal("Alan Turing", (await Json.ReadAsync(put, HttpStatusCode.OK)).GetProperty("name").GetString());
+
+        using var get = await _client.GetAsync($"/users/{id}");
+        Assert.Equal("Alan Turing", (await Json.ReadAsync(get, HttpStatusCode.OK)).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task GetUser_Returns404ProblemDetails_WhenIdIsUnknown()
+    {
+        using var response = await _client.GetAsync("/users/999999");
+
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.NotFound);
+        Assert.Contains("999999", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task UpdateUser_Returns404_WhenIdIsUnknown()
+    {
+        using var response = await _client.PutAsync("/users/999999", Json.Body("""{"name":"Nobody","email":"nobody@example.com"}"""));
+        await Problem.AssertAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task CreateUser_Returns409_WhenEmailIsTaken_IgnoringCase()
+    {
+        var email = UniqueEmail();
+        await CreateAsync("Original", email);
+
+        using var response = await _client.PostAsync("/users", Json.Body($$"""{"name":"Copy","email":"{{email.ToUpperInvariant()}}"}"""));
+        await Problem.AssertAsync(response, HttpStatusCode.Conflict);
+    }
+
+    [Fact]
+    public async Task UpdateUser_Returns409_WhenEmailBelongsToAnotherUser()
+    {
+        var taken = UniqueEmail();
+        await CreateAsync("Owner", taken);
+        var id = await CreateAsync("Other", UniqueEmail());
+
+        using var response = await _client.PutAsync($"/users/{id}", Json.Body($$"""{"name":"Other","email":"{{taken}}"}"""));
+        await Problem.AssertAsync(response, HttpStatusCode.Conflict);
+    }
+
+    public static TheoryData<string, string> BadBodies => new()
+    {
+        { """{"email":"a@example.com"}""", "name" },
+        { """{"name":"","email":"a@example.com"}""", "name" },
+        { """{"name":"   ","email":"a@example.com"}""", "name" },
+        { $$"""{"name":"{{new string('x', 101)}}","email":"a@example.com"}""", "name" },
+        { """{"name":42,"email":"a@example.com"}""", "name" },
+        { """{"name":"Ada"}""", "email" },
+        { """{"name":"Ada","email":"not-an-email"}""", "email" },
+        { """{"name":"Ada","email":"Ada <ada@example.com>"}""", "email" },
+        { """{"nmae":"Ada","email":"a@example.com"}""", "nmae" },
+        { """{"name":"Ada","email":"a@example.com""", "body" },
+        { """["Ada"]""", "body" },
+        { "", "body" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task CreateUser_Returns400NamingTheField_WhenInputIsBad(string body, string field)
+    {
+        using var response = await _client.PostAsync("/users", Json.Body(body));
+        await Problem.AssertFieldAsync(response, field);
+    }
+
+    [Theory]
+    [MemberData(nameof(BadBodies))]
+    public async Task UpdateUser_Returns400AndKeepsTheUser_WhenInputIsBad(string body, string field)
+    {
+        var email = UniqueEmail();
+        var id = await CreateAsync("Kept", email);
+
+        using var response = await _client.PutAsync($"/users/{id}", Json.Body(body));
+        await Problem.AssertFieldAsync(response, field);
+
+        using var get = await _client.GetAsync($"/users/{id}");
+        var user = await Json.ReadAsync(get, HttpStatusCode.OK);
+        Assert.Equal("Kept", user.GetProperty("name").GetString());
+        Assert.Equal(email, user.GetProperty("email").GetString());
+    }
+
+    [Fact]
+    public async Task CreateUser_Returns415_WhenBodyIsNotJson()
+    {
+        using var response = await _client.PostAsync("/users", new StringContent("name=Ada", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"));
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.UnsupportedMediaType);
+        Assert.Contains("application/json", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task CreateUser_Returns413_WhenBodyIsOversized()
+    {
+        var huge = $$"""{"name":"{{new string('x', 64 * 1024)}}","email":"a@example.com"}""";
+        using var response = await _client.PostAsync("/users", Json.Body(huge));
+        await Problem.AssertAsync(response, HttpStatusCode.RequestEntityTooLarge);
+    }
+
+    [Fact]
+    public async Task UnknownRouteAndMethod_AnswerWithProblemDetails()
+    {
+        using var notANumber = await _client.GetAsync("/users/abc");
+        await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
+
+        using var delete = await _client.DeleteAsync("/users/1");
+        await Problem.AssertAsync(delete, HttpStatusCode.MethodNotAllowed);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_DescribesTheUsersEndpoints()
+    {
+        using var response = await _client.GetAsync("/openapi/v1.json");
+        var document = await Json.ReadAsync(response, HttpStatusCode.OK);
+
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/users", out var users));
+        Assert.True(users.TryGetProperty("post", out _));
+        Assert.True(paths.TryGetProperty("/users/{id}", out var user));
+        Assert.True(user.TryGetProperty("put", out _));
+    }
+
+    private async Task<int> CreateAsync(string name, string email)
+    {
+        using var response = await _client.PostAsync("/users", Json.Body(JsonSerializer.Serialize(new { name, email })));
+        return (await Json.ReadAsync(response, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+    }
+}
