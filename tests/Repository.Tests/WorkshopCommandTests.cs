@@ -69,6 +69,26 @@ public sealed class WorkshopCommandTests
     }
 
     [Fact]
+    public async Task LauncherScript_BuildsAndRunsTheWorkshopCommand()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("./workshop is the launcher for Linux and macOS");
+        }
+
+        var start = new System.Diagnostics.ProcessStartInfo("bash") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add("./workshop");
+        start.ArgumentList.Add("list");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.True(process.ExitCode == 0, errors);
+        Assert.Equal(Repo.Steps.Select(s => s.Folder), output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]));
+    }
+
+    [Fact]
     public async Task Doctor_ChecksSdkCurlDockerAndPorts()
     {
         var doctor = await WorkshopCommand.RunAsync("doctor");
@@ -88,10 +108,11 @@ public sealed class WorkshopCommandTests
 /// </summary>
 public sealed class WorkshopUpTests
 {
-    [Fact]
-    public async Task Up_StartsTheStep_PrintsItsAddresses_PassesCheck_AndStopsOnCtrlC()
+    [Theory]
+    [MemberData(nameof(Repo.StepFolders), MemberType = typeof(Repo))]
+    public async Task Up_StartsTheStep_PrintsItsAddresses_PassesCheck_AndStopsOnCtrlC(string folder)
     {
-        var step = Repo.Steps[0];
+        var step = Repo.Step(folder);
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         await using var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
         await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));

@@ -30,7 +30,7 @@ public static partial class CorrelationId
 }
 
 /// <summary>Takes or creates the correlation id, returns it to the caller, and logs one line per request with it.</summary>
-internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
+internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -55,13 +55,19 @@ internal sealed class CorrelationIdMiddleware(RequestDelegate next, ILogger<Corr
             }
             finally
             {
+                // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
                 var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
-                logger.Log(level, "{Method} {Path} answered {StatusCode} in {ElapsedMs:0} ms, correlation id {CorrelationId}",
-                    context.Request.Method, context.Request.Path + context.Request.QueryString, context.Response.StatusCode,
-                    Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
+                if (logger.IsEnabled(level))
+                {
+                    LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
+                        context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
+                }
             }
         }
     }
+
+    [LoggerMessage("{Method} {Path} answered {StatusCode} in {ElapsedMs:0} ms, correlation id {CorrelationId}")]
+    private static partial void LogRequest(ILogger logger, LogLevel level, string method, string path, int statusCode, double elapsedMs, string correlationId);
 }
 
 /// <summary>Puts the current request's correlation id on every outgoing HttpClient call.</summary>

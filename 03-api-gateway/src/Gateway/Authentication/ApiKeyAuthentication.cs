@@ -1,6 +1,6 @@
 using System.Security.Claims;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
@@ -83,5 +83,5 @@ public sealed class ApiKeyHandler(
     // Constant-time comparison: how long a wrong guess takes says nothing about how close it was.
     private static bool KeysMatch(string expected, string presented) =>
         !string.IsNullOrEmpty(expected)
-        && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(presented));
+        && CryptographicOperations.FixedTimeEquals(MemoryMarshal.AsBytes(expected.AsSpan()), MemoryMarshal.AsBytes(presented.AsSpan()));
 }
