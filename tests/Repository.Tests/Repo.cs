@@ -17,14 +17,7 @@ public static class Repo
     public static Step Step(string folder) => Steps.Single(s => s.Folder == folder);
 
     /// <summary>The files a step holds: everything but build output and local data.</summary>
-    public static Dictionary<string, string> Files(string directory)
-    {
-        string[] skipped = ["bin", "obj", "data", "TestResults", ".vs"];
-        return Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
-            .Where(f => !Path.GetRelativePath(directory, f).Split(Path.DirectorySeparatorChar).Any(skipped.Contains))
-            .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith(".db-wal", StringComparison.Ordinal) && !f.EndsWith(".db-shm", StringComparison.Ordinal))
-            .ToDictionary(f => Path.GetRelativePath(directory, f).Replace(Path.DirectorySeparatorChar, '/'), f => f);
-    }
+    public static Dictionary<string, string> Files(string directory) => StepFiles.Enumerate(directory);
 
     private static string Metadata(string key) =>
         typeof(Repo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;

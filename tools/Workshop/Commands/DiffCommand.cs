@@ -5,12 +5,10 @@ namespace Workshop.Commands;
 /// <summary>What one step changed relative to another: the files, then a unified diff of each.</summary>
 public static class DiffCommand
 {
-    private static readonly string[] Skipped = ["bin", "obj", "data", "TestResults", ".vs"];
-
     public static int Run(Step from, Step to, bool namesOnly)
     {
-        var before = Files(from.Directory);
-        var after = Files(to.Directory);
+        var before = StepFiles.Enumerate(from.Directory);
+        var after = StepFiles.Enumerate(to.Directory);
         var changes = before.Keys.Union(after.Keys)
             .Order(StringComparer.Ordinal)
             .Select(path => (path, kind: !before.ContainsKey(path) ? "added" : !after.ContainsKey(path) ? "removed"
@@ -46,12 +44,6 @@ public static class DiffCommand
     }
 
     private static string[] Lines(string path) => File.ReadAllText(path).Replace("\r\n", "\n").TrimEnd('\n').Split('\n');
-
-    private static Dictionary<string, string> Files(string root) =>
-        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
-            .Where(f => !Path.GetRelativePath(root, f).Split(Path.DirectorySeparatorChar).Any(part => Skipped.Contains(part)))
-            .Where(f => !f.EndsWith(".db", StringComparison.Ordinal) && !f.EndsWith(".db-wal", StringComparison.Ordinal) && !f.EndsWith(".db-shm", StringComparison.Ordinal))
-            .ToDictionary(f => Path.GetRelativePath(root, f).Replace(Path.DirectorySeparatorChar, '/'), f => f);
 }
 
 /// <summary>A unified diff (three lines of context) from a longest-common-subsequence table; step files are small.</summary>

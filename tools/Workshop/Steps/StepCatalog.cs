@@ -35,9 +35,17 @@ public static partial class StepCatalog
         return step is not null && (!match.Groups["rest"].Success || step.Folder == name) ? step : null;
     }
 
-    /// <summary>The folder holding the step folders: found from the current directory or the tool's own location.</summary>
+    /// <summary>
+    /// The folder holding the step folders: WORKSHOP_ROOT when set, else found upwards from the current
+    /// directory or from the tool's own location.
+    /// </summary>
     public static string FindRoot()
     {
+        if (Environment.GetEnvironmentVariable("WORKSHOP_ROOT") is { Length: > 0 } configured)
+        {
+            return System.IO.Directory.Exists(configured) ? Path.GetFullPath(configured) : throw new UserError($"WORKSHOP_ROOT names no folder: {configured}");
+        }
+
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
