@@ -187,6 +187,47 @@ public sealed class WorkshopUpTests
         }
     }
 
+    /// <summary>The READMEs' other way to start a service: `dotnet run --project NN-step/src/Users`.</summary>
+    [Fact]
+    public async Task DotnetRun_StartsAServiceOnItsDocumentedPort()
+    {
+        var data = Directory.CreateTempSubdirectory("workshop-run-").FullName;
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "run", "--project", Path.Combine(Repo.Steps[0].Folder, "src", "Users") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["Database__Path"] = Path.Combine(data, "users.db");
+        using var process = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            using var http = new HttpClient();
+            var deadline = DateTime.UtcNow.AddMinutes(2);
+            HttpResponseMessage? health = null;
+            while (health is null && DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                try
+                {
+                    health = await http.GetAsync("http://localhost:8001/health");
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(250);
+                }
+            }
+
+            Assert.NotNull(health);
+            Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Check_SaysTheStepIsNotRunning_WhenItIsNot()
     {
