@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Net;
+using IntegrationTests.Infrastructure;
+
+namespace IntegrationTests;
+
+/// <summary>The gateway's routes live in appsettings.json, and YARP applies an edit while it runs.</summary>
+public sealed class GatewayConfigurationTests
+{
+    [Fact]
+    public async Task EditedRoute_TakesEffect_WithoutARestart()
+    {
+        using var contentRoot = new TempDirectory();
+        var appsettings = contentRoot.File("appsettings.json");
+        File.Copy(Path.Combine(StepPaths.ProjectDirectory("Gateway"), "appsettings.json"), appsettings);
+        await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
+        await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_CONTENTROOT"] = contentRoot.Path,
+            ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
+            ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),
+        });
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        client.DefaultRequestHeaders.Add("X-Api-Key", GatewayStep.TestApiKey);
+
+        using (var before = await client.GetAsync("/api/people"))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, before.StatusCode);
+        }
+
+        var text = await File.ReadAllTextAsync(appsettings);
+        Assert.Contains("\"/api/users/{**rest}\"", text);
+        await File.WriteAllTextAsync(appsettings, text.Replace("\"/api/users/{**rest}\"", "\"/api/people/{**rest}\""));
+
+        var watch = Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            await Task.Delay(200);
+            using var after = await client.GetAsync("/api/people");
+            status = after.StatusCode;
+        }
+        while (status != HttpStatusCode.OK && watch.Elapsed < TimeSpan.FromSeconds(20));
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.StartsWith("GET /people HTTP/1.1", users.Requests.Last());
+        using var old = await client.GetAsync("/api/users");
+        Assert.Equal(HttpStatusCode.NotFound, old.StatusCode);
+    }
+}
