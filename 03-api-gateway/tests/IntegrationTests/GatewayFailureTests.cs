@@ -63,6 +63,7 @@ public sealed class GatewayFailureTests
         var problem = await Problem.AssertAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("The users service is unavailable", problem.GetProperty("title").GetString());
         Assert.Equal("The users service could not be reached.", problem.GetProperty("detail").GetString());
+        await step.Gateway.WaitForLogAsync("Overview of user 1 failed: The users service could not be reached.", TimeSpan.FromSeconds(5));
 
         // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails.
         using var proxied = await step.Client.GetAsync("/api/users");

@@ -143,9 +143,16 @@ public static class UpCommand
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var watch = Stopwatch.StartNew();
+        var nextProgress = TimeSpan.FromSeconds(5);
         while (watch.Elapsed < HealthTimeout)
         {
             ct.ThrowIfCancellationRequested();
+            if (watch.Elapsed >= nextProgress)
+            {
+                Ui.Info($"  waiting for {app.Name} to answer {app.Url}/health ({watch.Elapsed.TotalSeconds:0} s) ...");
+                nextProgress += TimeSpan.FromSeconds(5);
+            }
+
             if (process.HasExited)
             {
                 throw new UserError($"{app.Name} exited with code {process.ExitCode} while starting; see its log above");

@@ -37,7 +37,8 @@ public static class OverviewApi
         return app;
     }
 
-    public static async Task<IResult> GetOverview(int userId, UsersClient users, AccountsClient accounts, HttpContext context, CancellationToken ct)
+    public static async Task<IResult> GetOverview(
+        int userId, UsersClient users, AccountsClient accounts, HttpContext context, ILogger<Program> logger, CancellationToken ct)
     {
         context.Response.Headers.Vary = "Accept";
         var format = ContentNegotiation.Choose(context.Request);
@@ -61,6 +62,11 @@ public static class OverviewApi
         var failed = new[] { user.Exception, userAccounts.Exception }.Select(e => e?.InnerException).OfType<DownstreamException>().FirstOrDefault();
         if (failed is not null)
         {
+            if (failed.Status >= StatusCodes.Status500InternalServerError)
+            {
+                logger.LogWarning("Overview of user {UserId} failed: {Reason}", userId, failed.Message);
+            }
+
             return TypedResults.Problem(statusCode: failed.Status, title: failed.Title, detail: failed.Message);
         }
 
