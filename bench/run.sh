@@ -3,8 +3,10 @@
 #   (a) direct:  wrk -> accounts                         GET /accounts/1
 #   (b) nginx:   wrk -> nginx (plain reverse proxy) -> accounts   GET /api/accounts/1
 #   (c) gateway: wrk -> step 03 gateway (API key checked) -> accounts   GET /api/accounts/1
-# Prints requests/s, p50 and p99 latency and resident memory of each, and the ratios
-# gateway/direct and gateway/nginx. Everything runs on loopback, on ports 18000-18080.
+#   (d) yarp:    wrk -> YARP alone (bench/BareProxy: same route, no gateway features) -> accounts
+# Prints requests/s, p50 and p99 latency, CPU per request and resident memory of each, and the
+# ratios gateway/direct, gateway/nginx and gateway/yarp. Everything runs on loopback, on ports
+# 18000-18080.
 #
 # Usage: bench/run.sh [duration-seconds] [connections] [rounds]     (defaults: 10 32 3)
 # Needs: the .NET SDK, wrk, nginx (apt-get install wrk nginx-light).
@@ -26,7 +28,7 @@ for tool in dotnet wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk nginx-light curl)" >&2; exit 1; }
 done
 
-for port in 18000 18002 18080; do
+for port in 18000 18002 18010 18080; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     echo "bench: port $port is in use (a previous run still going?)" >&2
     exit 1
@@ -44,21 +46,27 @@ echo "Building 03-api-gateway (Release) ..."
 for project in Accounts Gateway; do
   dotnet build "$step/src/$project/$project.csproj" -c Release -nologo -v quiet >/dev/null
 done
+dotnet build "$root/bench/BareProxy/BareProxy.csproj" -c Release -nologo -v quiet >/dev/null
 
-start() { # name project port env...
-  local name="$1" project="$2" port="$3"; shift 3
-  (cd "$step/src/$project" && exec env "$@" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+declare -A pid_of=()
+
+start() { # name project-folder port env...
+  local name="$1" folder="$2" port="$3" project; shift 3
+  project="$(basename "$folder")"
+  (cd "$folder" && exec env "$@" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
     dotnet "bin/Release/net10.0/$project.dll" --urls "http://127.0.0.1:$port" >"$work/$name.log" 2>&1) &
   pids+=("$!")
+  pid_of[$name]=$!
   for _ in $(seq 1 120); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && return 0
+    curl -s -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && return 0
     sleep 0.25
   done
   echo "bench: $name did not start; its log:" >&2; cat "$work/$name.log" >&2; exit 1
 }
 
-start accounts Accounts 18002 "Database__Path=$work/accounts.db"
-start gateway Gateway 18000 "ApiKey__Keys__0=$key" \
+start accounts "$step/src/Accounts" 18002 "Database__Path=$work/accounts.db"
+start yarp "$root/bench/BareProxy" 18010 "Destination=http://127.0.0.1:18002/"
+start gateway "$step/src/Gateway" 18000 "ApiKey__Keys__0=$key" \
   "ReverseProxy__Clusters__accounts__Destinations__primary__Address=http://127.0.0.1:18002/" \
   "ReverseProxy__Clusters__users__Destinations__primary__Address=http://127.0.0.1:18001/"
 
@@ -88,6 +96,7 @@ sleep 1
 curl -sf -X POST http://127.0.0.1:18002/accounts -H 'Content-Type: application/json' -d '{"userId":1,"initialBalance":100}' >/dev/null
 curl -sf http://127.0.0.1:18080/api/accounts/1 >/dev/null || { echo "bench: nginx does not proxy; its log:" >&2; cat "$work/nginx.log" >&2; exit 1; }
 curl -sf http://127.0.0.1:18000/api/accounts/1 -H "X-Api-Key: $key" >/dev/null || { echo "bench: the gateway does not proxy" >&2; exit 1; }
+curl -sf http://127.0.0.1:18010/api/accounts/1 >/dev/null || { echo "bench: bare YARP does not proxy" >&2; exit 1; }
 
 rss_kb() { # sum of VmRSS over the processes matching a pattern
   pgrep -f "$1" | while read -r pid; do awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
@@ -97,7 +106,21 @@ declare -A urls=(
   [direct]="http://127.0.0.1:18002/accounts/1"
   [nginx]="http://127.0.0.1:18080/api/accounts/1"
   [gateway]="http://127.0.0.1:18000/api/accounts/1"
+  [yarp]="http://127.0.0.1:18010/api/accounts/1"
 )
+
+# The proxy process of each path, whose CPU time per request the report shows (nginx: its workers).
+proxy_pids() { # label
+  case "$1" in
+    direct) echo "${pid_of[accounts]}" ;;
+    nginx) pgrep -f "nginx: worker" ;;
+    *) echo "${pid_of[$1]}" ;;
+  esac
+}
+
+cpu_ticks() { # sum of user+system clock ticks of the given pids
+  for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
+}
 
 wrk_args() { # label
   local args=(-t"$threads" -c"$connections" --latency)
@@ -105,16 +128,21 @@ wrk_args() { # label
   printf '%s\n' "${args[@]}"
 }
 
-measure() { # label seconds -> appends "label rps p50 p99 non2xx" to the summary
-  local label="$1" seconds="$2" out="$work/$1.wrk"
+measure() { # label seconds -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
+  local label="$1" seconds="$2" out="$work/$1.wrk" before after
   mapfile -t args < <(wrk_args "$label")
+  mapfile -t watched < <(proxy_pids "$label")
+  before=$(cpu_ticks "${watched[@]}")
   wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
+  after=$(cpu_ticks "${watched[@]}")
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(awk '$1 == "50%" { print $2 }' "$out")
   p99=$(awk '$1 == "99%" { print $2 }' "$out")
   errors=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$out")
-  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0}"
+  local cpu_us
+  cpu_us=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$seconds" 'BEGIN { printf "%.0f", t / hz * 1e6 / (r * s) }')
+  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us"
 }
 
 to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
@@ -124,13 +152,13 @@ to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
 : >"$work/summary"
 # Warm-up: the .NET processes compile their hot paths (tiered JIT) and fill their connection pools;
 # accounts serves all three paths, so it is warmed through each of them before anything counts.
-echo "Warming up (3 x 10 s) ..."
-for label in direct nginx gateway; do measure "$label" 10 >/dev/null; done
+echo "Warming up (4 x 10 s) ..."
+for label in direct nginx gateway yarp; do measure "$label" 10 >/dev/null; done
 
 # Rounds alternate the three paths so that drift on the machine touches each of them alike.
 echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
 for round in $(seq 1 "$rounds"); do
-  for label in direct nginx gateway; do
+  for label in direct nginx gateway yarp; do
     line=$(measure "$label" "$duration")
     echo "  round $round: $line"
     echo "$line" >>"$work/summary"
@@ -138,23 +166,26 @@ for round in $(seq 1 "$rounds"); do
 done
 
 gateway_rss=$(rss_kb "Gateway.dll")
+yarp_rss=$(rss_kb "BareProxy.dll")
 nginx_rss=$(rss_kb "nginx: (master|worker)")
 accounts_rss=$(rss_kb "Accounts.dll")
 
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
-awk -v g_rss="$gateway_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5 }
-  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] } }
+awk -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6 }
+  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] } }
   END {
-    printf "%-8s %12s %10s %10s %8s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
-    split("direct nginx gateway", order, " ")
-    for (i = 1; i <= 3; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
-    printf "\n"
+    printf "%-8s %12s %10s %10s %8s %16s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request"
+    split("direct nginx gateway yarp", order, " ")
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k] }
+    printf "(cpu us/request: of accounts for direct, of the proxy in front of it for the others)\n\n"
     printf "gateway/direct throughput: %.2fx\n", rps["gateway"] / rps["direct"]
     printf "gateway/nginx  throughput: %.2fx   (target: at least 0.80x)\n", rps["gateway"] / rps["nginx"]
+    printf "gateway/yarp   throughput: %.2fx   (what the gateway features cost over bare YARP)\n", rps["gateway"] / rps["yarp"]
     printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
     printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
-    printf "\nresident memory after the run: gateway %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, n_rss / 1024, a_rss / 1024
+    printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
+    printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
   }' "$work/summary" | tee "$report"
 echo "(saved to ${report#$root/})"
