@@ -5,7 +5,7 @@
 #   (c) gateway: wrk -> step 03 gateway (API key checked) -> accounts   GET /api/accounts/1
 #   (d) yarp:    wrk -> YARP alone (bench/BareProxy: same route, no gateway features) -> accounts
 # Prints requests/s, p50 and p99 latency, CPU per request and resident memory of each, and the
-# ratios gateway/direct, gateway/nginx and gateway/yarp. Everything runs on loopback, on ports
+# ratios gateway/direct, gateway/nginx and gateway/yarp; then p50/p99 at light load (1 connection). Everything runs on loopback, on ports
 # 18000-18080.
 #
 # Usage: bench/run.sh [duration-seconds] [connections] [rounds]     (defaults: 10 32 3)
@@ -122,15 +122,15 @@ cpu_ticks() { # sum of user+system clock ticks of the given pids
   for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
 }
 
-wrk_args() { # label
-  local args=(-t"$threads" -c"$connections" --latency)
+wrk_args() { # label [connections threads]
+  local args=(-t"${3:-$threads}" -c"${2:-$connections}" --latency)
   [ "$1" = gateway ] && args+=(-H "X-Api-Key: $key")
   printf '%s\n' "${args[@]}"
 }
 
-measure() { # label seconds -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
+measure() { # label seconds [connections threads] -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
   local label="$1" seconds="$2" out="$work/$1.wrk" before after
-  mapfile -t args < <(wrk_args "$label")
+  mapfile -t args < <(wrk_args "$label" "${3:-}" "${4:-}")
   mapfile -t watched < <(proxy_pids "$label")
   before=$(cpu_ticks "${watched[@]}")
   wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
@@ -165,6 +165,15 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
+# Light load: one connection, so nothing queues and p99 shows what each hop itself adds.
+echo "Measuring light load: 1 connection, ${duration}s per path ..."
+: >"$work/light"
+for label in direct nginx gateway yarp; do
+  line=$(measure "$label" "$duration" 1 1)
+  echo "  light: $line"
+  echo "$line" >>"$work/light"
+done
+
 gateway_rss=$(rss_kb "Gateway.dll")
 yarp_rss=$(rss_kb "BareProxy.dll")
 nginx_rss=$(rss_kb "nginx: (master|worker)")
@@ -188,4 +197,15 @@ awk -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss=
     printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
     printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
   }' "$work/summary" | tee "$report"
+
+awk '
+  { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4 }
+  END {
+    printf "\nlight load (1 connection):\n%-8s %12s %10s %10s\n", "path", "requests/s", "p50 ms", "p99 ms"
+    split("direct nginx gateway yarp", order, " ")
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f\n", k, rps[k], p50[k], p99[k] }
+    printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
+    printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
+    printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
+  }' "$work/light" | tee -a "$report"
 echo "(saved to ${report#$root/})"
