@@ -63,6 +63,9 @@ public static class UpCommand
             PrintTable(step, apps);
 
             await Task.WhenAny(running.Select(r => r.Process.Exited).Append(Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { })));
+            // Ctrl-C in a terminal reaches the services too, and one may exit a moment before our own
+            // handler has run: give it that moment before calling an exit unexpected.
+            await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
             var dead = running.FirstOrDefault(r => r.Process.HasExited);
             if (!stop.IsCancellationRequested && dead.Process is not null)
             {
