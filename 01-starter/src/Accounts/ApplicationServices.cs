@@ -1,5 +1,5 @@
 using Accounts.Data;
-using ServiceDefaults;
+using Storage;
 
 namespace Accounts;
 

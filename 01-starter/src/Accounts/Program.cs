@@ -2,6 +2,7 @@ using Accounts;
 using Accounts.Apis;
 using Accounts.Data;
 using ServiceDefaults;
+using Storage;
 
 var builder = WebApplication.CreateBuilder(args);
 

@@ -1,4 +1,4 @@
-using ServiceDefaults;
+using Storage;
 using Users.Data;
 
 namespace Users;

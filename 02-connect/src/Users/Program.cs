@@ -1,4 +1,5 @@
 using ServiceDefaults;
+using Storage;
 using Users;
 using Users.Apis;
 using Users.Data;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Options;
-using ServiceDefaults;
+using Storage;
 using Users.Clients;
 using Users.Data;
 

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace ServiceDefaults;
+namespace Storage;
 
 /// <summary>
 /// Where a service keeps its SQLite file. Bound from the "Database" section:
