@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Workshop.Steps;
 
 namespace Repository.Tests;
 
@@ -26,8 +27,8 @@ public sealed partial class IncrementalStepsTests
     {
         var step = Repo.Step(folder);
         var previous = Repo.Steps.Single(s => s.Number == step.Number - 1);
-        var before = Repo.Files(previous.Directory);
-        var after = Repo.Files(step.Directory);
+        var before = StepFiles.Enumerate(previous.Directory);
+        var after = StepFiles.Enumerate(step.Directory);
 
         // README.md describes the lesson; every other file is the lesson.
         var changed = before.Keys.Union(after.Keys)

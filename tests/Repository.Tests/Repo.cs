@@ -16,9 +16,6 @@ public static class Repo
 
     public static Step Step(string folder) => Steps.Single(s => s.Folder == folder);
 
-    /// <summary>The files a step holds: everything but build output and local data.</summary>
-    public static Dictionary<string, string> Files(string directory) => StepFiles.Enumerate(directory);
-
     private static string Metadata(string key) =>
         typeof(Repo).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 }
