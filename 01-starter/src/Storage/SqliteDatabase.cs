@@ -33,7 +33,9 @@ public static class SqliteDatabase
             .Validate(options => !string.IsNullOrWhiteSpace(options.Path), "Database:Path must name the SQLite file.")
             .ValidateOnStart();
 
-        builder.Services.AddDbContext<TContext>((services, options) =>
+        // A pool of contexts whose options are built once: a request rents a context and returns it,
+        // rather than paying for a new one (and its options) every time.
+        builder.Services.AddDbContextPool<TContext>((services, options) =>
         {
             var path = FullPath(services);
             options.UseSqlite(new SqliteConnectionStringBuilder { DataSource = path }.ToString());
