@@ -1,25 +1,35 @@
 #!/usr/bin/env bash
-# Gateway benchmark: one run, three ways to the same request, side by side.
+# Gateway benchmark: one run, four ways to the same request, side by side.
 #   (a) direct:  wrk -> accounts                         GET /accounts/1
 #   (b) nginx:   wrk -> nginx (plain reverse proxy) -> accounts   GET /api/accounts/1
 #   (c) gateway: wrk -> step 03 gateway (API key checked) -> accounts   GET /api/accounts/1
 #   (d) yarp:    wrk -> YARP alone (bench/BareProxy: same route, no gateway features) -> accounts
-# Prints requests/s, p50 and p99 latency, CPU per request and resident memory of each, and the
-# ratios gateway/direct, gateway/nginx and gateway/yarp; then p50/p99 at light load (1 connection). Everything runs on loopback, on ports
-# 18000-18080.
+# Three loads, each path measured in the same run:
+#   full:   wrk's usual closed loop, 32 connections sending as fast as answers come. Prints
+#           requests/s, p50/p99 latency, CPU per request and resident memory, and the ratios
+#           gateway/direct, gateway/nginx and gateway/yarp.
+#   paced:  the same fixed request rate on every path (bench/paced.lua), half of what the slowest
+#           path managed at full load; p50/p99 show what each hop adds at a moderate load.
+#   light:  one connection, one request at a time.
+# Everything runs on loopback, on ports 18000-18080.
 #
 # Usage: bench/run.sh [duration-seconds] [connections] [rounds]     (defaults: 10 32 3)
 # Needs: the .NET SDK, wrk, nginx (apt-get install wrk nginx-light).
 set -euo pipefail
 
+usage="usage: bench/run.sh [duration-seconds] [connections] [rounds]   (defaults: 10 32 3)"
+case "${1:-}" in -h | --help) echo "$usage"; exit 0 ;; esac
 duration="${1:-10}"
 connections="${2:-32}"
 rounds="${3:-3}"
+for value in "$duration" "$connections" "$rounds"; do
+  [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$value' is not a whole number above 0; $usage" >&2; exit 2; }
+done
 threads=2
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 step="$root/03-api-gateway"
 work="$(mktemp -d)"
-results="$root/bench/results"
+results="${BENCH_RESULTS_DIR:-$root/bench/results}"  # where each report is saved
 mkdir -p "$results"
 key="bench-key-$RANDOM"
 pids=()
@@ -128,12 +138,19 @@ wrk_args() { # label [connections threads]
   printf '%s\n' "${args[@]}"
 }
 
+# Requests per second per wrk thread for the paced phase (empty: unpaced, as fast as answers come).
+paced_rate=""
+
 measure() { # label seconds [connections threads] -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
   local label="$1" seconds="$2" out="$work/$1.wrk" before after
   mapfile -t args < <(wrk_args "$label" "${3:-}" "${4:-}")
   mapfile -t watched < <(proxy_pids "$label")
   before=$(cpu_ticks "${watched[@]}")
-  wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
+  if [ -n "$paced_rate" ]; then
+    wrk "${args[@]}" -d"${seconds}s" -s "$root/bench/paced.lua" "${urls[$label]}" -- "$paced_rate" >"$out"
+  else
+    wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
+  fi
   after=$(cpu_ticks "${watched[@]}")
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
@@ -151,11 +168,11 @@ to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
 
 : >"$work/summary"
 # Warm-up: the .NET processes compile their hot paths (tiered JIT) and fill their connection pools;
-# accounts serves all three paths, so it is warmed through each of them before anything counts.
-echo "Warming up (4 x 10 s) ..."
-for label in direct nginx gateway yarp; do measure "$label" 10 >/dev/null; done
+# accounts serves all four paths, so it is warmed through each of them before anything counts.
+echo "Warming up (4 x ${duration}s) ..."
+for label in direct nginx gateway yarp; do measure "$label" "$duration" >/dev/null; done
 
-# Rounds alternate the three paths so that drift on the machine touches each of them alike.
+# Rounds alternate the four paths so that drift on the machine touches each of them alike.
 echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
 for round in $(seq 1 "$rounds"); do
   for label in direct nginx gateway yarp; do
@@ -164,6 +181,23 @@ for round in $(seq 1 "$rounds"); do
     echo "$line" >>"$work/summary"
   done
 done
+
+# Paced: the same fixed request rate on every path, half of what the slowest path managed above, so
+# that no path runs near its limit and the latency shows what each hop adds at a moderate load.
+slowest=$(awk '{ n[$1]++; rps[$1] += $2 } END { min = -1; for (k in n) { r = rps[k] / n[k]; if (min < 0 || r < min) min = r } print int(min) }' "$work/summary")
+offered=$(( slowest / 2 / 100 * 100 ))
+[ "$offered" -ge 100 ] || offered=100
+paced_rate=$(( offered / threads ))
+echo "Measuring paced load: $offered requests/s on every path (half the slowest path's throughput), $rounds rounds of ${duration}s ..."
+: >"$work/paced"
+for round in $(seq 1 "$rounds"); do
+  for label in direct nginx gateway yarp; do
+    line=$(measure "$label" "$duration")
+    echo "  round $round: $line"
+    echo "$line" >>"$work/paced"
+  done
+done
+paced_rate=""
 
 # Light load: one connection, so nothing queues and p99 shows what each hop itself adds.
 echo "Measuring light load: 1 connection, ${duration}s per path ..."
@@ -181,10 +215,11 @@ accounts_rss=$(rss_kb "Accounts.dll")
 
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
-awk -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
+awk -v connections="$connections" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
   { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6 }
   END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] } }
   END {
+    printf "full load (%s connections, as fast as answers come, mean of the rounds):\n", connections
     printf "%-8s %12s %10s %10s %8s %16s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request"
     split("direct nginx gateway yarp", order, " ")
     for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k] }
@@ -198,14 +233,26 @@ awk -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss=
     printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
   }' "$work/summary" | tee "$report"
 
-awk '
-  { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4 }
+awk -v offered="$offered" -v connections="$connections" '
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5 }
   END {
-    printf "\nlight load (1 connection):\n%-8s %12s %10s %10s\n", "path", "requests/s", "p50 ms", "p99 ms"
+    for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
+    printf "\npaced load (%d requests/s offered on every path, %s connections, mean of the rounds):\n%-8s %12s %10s %10s %8s\n", offered, connections, "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
     split("direct nginx gateway yarp", order, " ")
-    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f\n", k, rps[k], p50[k], p99[k] }
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
+    printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
+    printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
+    printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
+  }' "$work/paced" | tee -a "$report"
+
+awk '
+  { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; err[$1] = $5 }
+  END {
+    printf "\nlight load (1 connection):\n%-8s %12s %10s %10s %8s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
+    split("direct nginx gateway yarp", order, " ")
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
     printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
     printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
     printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
   }' "$work/light" | tee -a "$report"
-echo "(saved to ${report#$root/})"
+echo "(saved to ${report#"$root"/})"

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Repository.Tests;
+
+/// <summary>The benchmark loads both cores: its tests run alone, after the others of this assembly.</summary>
+[CollectionDefinition(nameof(BenchmarkCollection), DisableParallelization = true)]
+public sealed class BenchmarkCollection;
+
+/// <summary>
+/// bench/run.sh works end to end: a short run (1 s rounds) measures every path at every load. The
+/// figures of so short a run mean nothing and are not judged; that every path answered, without
+/// errors, at the rate asked for, and in the shape bench/README.md shows, is.
+/// </summary>
+[Collection(nameof(BenchmarkCollection))]
+public sealed partial class BenchmarkTests
+{
+    private static readonly string[] Paths = ["direct", "nginx", "gateway", "yarp"];
+
+    [Fact]
+    public async Task ShortRun_MeasuresEveryPath_AtEveryLoad_WithoutErrors()
+    {
+        RequireTools("wrk", "nginx", "curl");
+        var results = Directory.CreateTempSubdirectory("bench-results-").FullName;
+
+        var (exitCode, output) = await RunAsync(TimeSpan.FromMinutes(5), new() { ["BENCH_RESULTS_DIR"] = results }, "1", "4", "1");
+
+        Assert.True(exitCode == 0, output);
+        var full = Table(output, "full load (");
+        var paced = Table(output, "paced load (");
+        var light = Table(output, "light load (");
+        foreach (var path in Paths)
+        {
+            Assert.True(full[path].RequestsPerSecond > 0, $"{path} answered nothing at full load:\n{output}");
+            Assert.True(light[path].RequestsPerSecond > 0, $"{path} answered nothing at light load:\n{output}");
+            Assert.All(new[] { full[path], paced[path], light[path] }, row => Assert.Equal(0, row.Non2xx));
+        }
+
+        // The paced phase sends the rate it announces: well below what an unpaced 4-connection run
+        // reaches, and not far under it either.
+        var offered = int.Parse(PacedOffer().Match(output).Groups["rate"].Value, CultureInfo.InvariantCulture);
+        foreach (var path in Paths)
+        {
+            Assert.InRange(paced[path].RequestsPerSecond, offered * 0.5, offered * 1.1);
+        }
+
+        // The report is saved, and bench/README.md shows a report of the same shape.
+        var saved = Assert.Single(Directory.GetFiles(results, "*.txt"));
+        Assert.Contains("gateway/nginx  throughput:", File.ReadAllText(saved));
+        var outputLines = output.Split('\n').Select(Words).ToList();
+        foreach (var line in ReadmeReport())
+        {
+            // Same words, any figures: each figure of the README line may be any number in the output.
+            var shape = new Regex("^" + string.Join(" ", Words(line).Split(' ').Select(word =>
+                string.Join(@"[-+]?[0-9]+(\.[0-9]+)?", Figure().Split(word).Select(Regex.Escape)))) + "$");
+            Assert.True(outputLines.Any(shape.IsMatch), $"bench/README.md shows a line the script does not print: {line}\n{output}");
+        }
+
+        Directory.Delete(results, recursive: true);
+    }
+
+    [Theory]
+    [InlineData("ten")]
+    [InlineData("0")]
+    [InlineData("-5")]
+    public async Task BadArgument_IsRefusedInOneLine(string argument)
+    {
+        var (exitCode, output) = await RunAsync(TimeSpan.FromSeconds(30), [], argument);
+
+        Assert.Equal(2, exitCode);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"'{argument}' is not a whole number above 0", line);
+    }
+
+    private static void RequireTools(params string[] tools)
+    {
+        var missing = tools.Where(t => !OnPath(t)).ToList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var message = $"the benchmark needs {string.Join(", ", missing)} (apt-get install wrk nginx-light curl)";
+        // CI installs them (.ci/run); on an attendee's machine without them the test says so and skips.
+        Assert.False(Environment.GetEnvironmentVariable("CI") is "true" or "1", message);
+        Assert.Skip(message);
+    }
+
+    private static bool OnPath(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(["/usr/sbin", "/sbin"])
+            .Any(dir => File.Exists(Path.Combine(dir, tool)));
+
+    private sealed record Row(double RequestsPerSecond, int Non2xx);
+
+    /// <summary>The rows of the report table under the heading that starts with <paramref name="heading"/>.</summary>
+    private static Dictionary<string, Row> Table(string output, string heading)
+    {
+        var lines = output.Split('\n');
+        var start = Array.FindIndex(lines, l => l.StartsWith(heading, StringComparison.Ordinal));
+        Assert.True(start >= 0, $"no '{heading}' table in:\n{output}");
+        var header = lines[start + 1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("path", header[0]);
+        // "requests/s", then the numbers; "non-2xx" is one column (the header has "p50 ms" as two words).
+        var non2xxColumn = Array.IndexOf(header, "non-2xx") - 2;
+
+        var rows = new Dictionary<string, Row>();
+        foreach (var line in lines.Skip(start + 2).TakeWhile(l => TableRow().IsMatch(l)))
+        {
+            var cells = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            rows[cells[0]] = new Row(
+                double.Parse(cells[1], CultureInfo.InvariantCulture),
+                int.Parse(cells[non2xxColumn], CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(Paths.Order(), rows.Keys.Order());
+        return rows;
+    }
+
+    /// <summary>The lines of the report bench/README.md shows under "## Results".</summary>
+    private static IEnumerable<string> ReadmeReport()
+    {
+        var readme = File.ReadAllText(Path.Combine(Repo.Root, "bench", "README.md"));
+        var results = readme[readme.IndexOf("## Results", StringComparison.Ordinal)..];
+        var block = ReportBlock().Match(results);
+        Assert.True(block.Success, "bench/README.md has no ```text report under ## Results");
+        return block.Groups["report"].Value.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, Dictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = Repo.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine("bench", "run.sh"));
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new Xunit.Sdk.XunitException($"bench/run.sh did not finish within {timeout}:\n{await stdout}\n{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
+    [GeneratedRegex(@"^(direct|nginx|gateway|yarp) +[0-9]")]
+    private static partial Regex TableRow();
+
+    [GeneratedRegex(@"paced load \((?<rate>[0-9]+) requests/s offered")]
+    private static partial Regex PacedOffer();
+
+    private static string Words(string line) => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+
+    /// <summary>A figure in a word: "4391", "+3.173", "0.81" in "0.81x", "0.80" in "(target:...0.80x)".</summary>
+    [GeneratedRegex(@"(?<=^|\()[-+]?[0-9]+(?:\.[0-9]+)?")]
+    private static partial Regex Figure();
+
+    [GeneratedRegex(@"```text\n(?<report>.*?)```", RegexOptions.Singleline)]
+    private static partial Regex ReportBlock();
+}
