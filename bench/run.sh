@@ -173,14 +173,18 @@ echo "Warming up (4 x ${duration}s) ..."
 for label in direct nginx gateway yarp; do measure "$label" "$duration" >/dev/null; done
 
 # Rounds alternate the four paths so that drift on the machine touches each of them alike.
-echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
-for round in $(seq 1 "$rounds"); do
-  for label in direct nginx gateway yarp; do
-    line=$(measure "$label" "$duration")
-    echo "  round $round: $line"
-    echo "$line" >>"$work/summary"
+measure_rounds() { # file: one line per path and round, appended to the file
+  for round in $(seq 1 "$rounds"); do
+    for label in direct nginx gateway yarp; do
+      line=$(measure "$label" "$duration")
+      echo "  round $round: $line"
+      echo "$line" >>"$1"
+    done
   done
-done
+}
+
+echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
+measure_rounds "$work/summary"
 
 # Paced: the same fixed request rate on every path, half of what the slowest path managed above, so
 # that no path runs near its limit and the latency shows what each hop adds at a moderate load.
@@ -190,13 +194,7 @@ offered=$(( slowest / 2 / 100 * 100 ))
 paced_rate=$(( offered / threads ))
 echo "Measuring paced load: $offered requests/s on every path (half the slowest path's throughput), $rounds rounds of ${duration}s ..."
 : >"$work/paced"
-for round in $(seq 1 "$rounds"); do
-  for label in direct nginx gateway yarp; do
-    line=$(measure "$label" "$duration")
-    echo "  round $round: $line"
-    echo "$line" >>"$work/paced"
-  done
-done
+measure_rounds "$work/paced"
 paced_rate=""
 
 # Light load: one connection, so nothing queues and p99 shows what each hop itself adds.
