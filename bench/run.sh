@@ -231,26 +231,20 @@ awk -v connections="$connections" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -
     printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
   }' "$work/summary" | tee "$report"
 
-awk -v offered="$offered" -v connections="$connections" '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5 }
-  END {
-    for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
-    printf "\npaced load (%d requests/s offered on every path, %s connections, mean of the rounds):\n%-8s %12s %10s %10s %8s\n", offered, connections, "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
-    split("direct nginx gateway yarp", order, " ")
-    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
-    printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
-    printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
-    printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
-  }' "$work/paced" | tee -a "$report"
+latency_table() { # title file: per path, the mean of its rounds' requests/s, p50, p99 and non-2xx
+  awk -v title="$1" '
+    { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5 }
+    END {
+      for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k] }
+      printf "\n%s:\n%-8s %12s %10s %10s %8s\n", title, "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
+      split("direct nginx gateway yarp", order, " ")
+      for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
+      printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
+      printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
+      printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
+    }' "$2" | tee -a "$report"
+}
 
-awk '
-  { rps[$1] = $2; p50[$1] = $3; p99[$1] = $4; err[$1] = $5 }
-  END {
-    printf "\nlight load (1 connection):\n%-8s %12s %10s %10s %8s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx"
-    split("direct nginx gateway yarp", order, " ")
-    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d\n", k, rps[k], p50[k], p99[k], err[k] }
-    printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
-    printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
-    printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
-  }' "$work/light" | tee -a "$report"
+latency_table "paced load ($offered requests/s offered on every path, $connections connections, mean of the rounds)" "$work/paced"
+latency_table "light load (1 connection)" "$work/light"
 echo "(saved to ${report#"$root"/})"
