@@ -34,6 +34,7 @@ mkdir -p "$results"
 key="bench-key-$RANDOM"
 pids=()
 
+PATH="$PATH:/usr/sbin:/sbin" # nginx is installed there, which not every user's PATH holds
 for tool in dotnet wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk nginx-light curl)" >&2; exit 1; }
 done
@@ -138,16 +139,15 @@ wrk_args() { # label [connections threads]
   printf '%s\n' "${args[@]}"
 }
 
-# Requests per second per wrk thread for the paced phase (empty: unpaced, as fast as answers come).
-paced_rate=""
-
-measure() { # label seconds [connections threads] -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
+# label seconds [connections threads [rate]] -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
+# rate: requests per second per wrk thread, sent on schedule (bench/paced.lua); none: as fast as answers come.
+measure() {
   local label="$1" seconds="$2" out="$work/$1.wrk" before after
   mapfile -t args < <(wrk_args "$label" "${3:-}" "${4:-}")
   mapfile -t watched < <(proxy_pids "$label")
   before=$(cpu_ticks "${watched[@]}")
-  if [ -n "$paced_rate" ]; then
-    wrk "${args[@]}" -d"${seconds}s" -s "$root/bench/paced.lua" "${urls[$label]}" -- "$paced_rate" >"$out"
+  if [ -n "${5:-}" ]; then
+    wrk "${args[@]}" -d"${seconds}s" -s "$root/bench/paced.lua" "${urls[$label]}" -- "$5" >"$out"
   else
     wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
   fi
@@ -173,10 +173,10 @@ echo "Warming up (4 x ${duration}s) ..."
 for label in direct nginx gateway yarp; do measure "$label" "$duration" >/dev/null; done
 
 # Rounds alternate the four paths so that drift on the machine touches each of them alike.
-measure_rounds() { # file: one line per path and round, appended to the file
+measure_rounds() { # file [rate]: one line per path and round, appended to the file
   for round in $(seq 1 "$rounds"); do
     for label in direct nginx gateway yarp; do
-      line=$(measure "$label" "$duration")
+      line=$(measure "$label" "$duration" "" "" "${2:-}")
       echo "  round $round: $line"
       echo "$line" >>"$1"
     done
@@ -191,11 +191,9 @@ measure_rounds "$work/summary"
 slowest=$(awk '{ n[$1]++; rps[$1] += $2 } END { min = -1; for (k in n) { r = rps[k] / n[k]; if (min < 0 || r < min) min = r } print int(min) }' "$work/summary")
 offered=$(( slowest / 2 / 100 * 100 ))
 [ "$offered" -ge 100 ] || offered=100
-paced_rate=$(( offered / threads ))
 echo "Measuring paced load: $offered requests/s on every path (half the slowest path's throughput), $rounds rounds of ${duration}s ..."
 : >"$work/paced"
-measure_rounds "$work/paced"
-paced_rate=""
+measure_rounds "$work/paced" $(( offered / threads ))
 
 # Light load: one connection, so nothing queues and p99 shows what each hop itself adds.
 echo "Measuring light load: 1 connection, ${duration}s per path ..."

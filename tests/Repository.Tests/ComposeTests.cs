@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Repository.Tests;
@@ -25,16 +24,10 @@ public sealed partial class ComposeTests
     public async Task ComposeFile_PassesDockerComposeValidation(string file)
     {
         var path = Path.Combine(Repo.Root, file);
-        var start = new ProcessStartInfo("docker-compose") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(path)! };
-        foreach (var arg in new[] { "-f", path, "config", "-q" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process? process;
+        ProgramResult result;
         try
         {
-            process = Process.Start(start);
+            result = await Shell.RunAsync("docker-compose", ["-f", path, "config", "-q"], TimeSpan.FromMinutes(1), Path.GetDirectoryName(path)!);
         }
         catch (System.ComponentModel.Win32Exception) when (Environment.GetEnvironmentVariable("CI") is null)
         {
@@ -42,12 +35,7 @@ public sealed partial class ComposeTests
             return;
         }
 
-        using (process)
-        {
-            var errors = await process!.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, $"docker-compose -f {file} config -q: {errors}");
-        }
+        Assert.True(result.ExitCode == 0, $"docker-compose -f {file} config -q: {result.Errors}");
     }
 
     [Theory]
@@ -172,16 +160,8 @@ public sealed partial class ComposeTests
     private static string ExpectedStep(string file) =>
         file.Contains('/') ? file[..file.IndexOf('/')] : Repo.Steps[^1].Folder;
 
-    private static async Task<int> RunBashAsync(string script)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await process.WaitForExitAsync(timeout.Token);
-        return process.ExitCode;
-    }
+    private static async Task<int> RunBashAsync(string script) =>
+        (await Shell.RunAsync("bash", ["-c", script], TimeSpan.FromSeconds(10))).ExitCode;
 
     [GeneratedRegex(@"(?m)^COPY (?!--from)(?<sources>.+) \S+$")]
     private static partial Regex CopyInstruction();

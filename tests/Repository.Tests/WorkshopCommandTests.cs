@@ -76,16 +76,10 @@ public sealed class WorkshopCommandTests
             Assert.Skip("./workshop is the launcher for Linux and macOS");
         }
 
-        var start = new System.Diagnostics.ProcessStartInfo("bash") { WorkingDirectory = Repo.Root, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add("./workshop");
-        start.ArgumentList.Add("list");
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var list = await Shell.RunAsync("bash", ["./workshop", "list"], TimeSpan.FromMinutes(3));
 
-        Assert.True(process.ExitCode == 0, errors);
-        Assert.Equal(Repo.Steps.Select(s => s.Folder), output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]));
+        Assert.True(list.ExitCode == 0, list.Errors);
+        Assert.Equal(Repo.Steps.Select(s => s.Folder), list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]));
     }
 
     [Fact]
