@@ -21,12 +21,7 @@ public static class Extensions
 
         // Bad input becomes a 4xx ProblemDetails naming what is wrong, never a 500.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
-            context.ProblemDetails.Detail ??= context.ProblemDetails.Status switch
-            {
-                StatusCodes.Status413PayloadTooLarge => $"The request body may be at most {MaxRequestBodyBytes} bytes.",
-                StatusCodes.Status415UnsupportedMediaType => "Send the body as JSON with the header 'Content-Type: application/json'.",
-                _ => null,
-            });
+            context.ProblemDetails.Detail ??= Describe(context.HttpContext, context.ProblemDetails.Status));
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(options =>
@@ -50,4 +45,19 @@ public static class Extensions
         app.MapOpenApi();
         return app;
     }
+
+    /// <summary>
+    /// What the framework's own 4xx answers (no route, wrong method, body too large or not JSON) should
+    /// tell the caller; they carry a title only.
+    /// </summary>
+    private static string? Describe(HttpContext http, int? status) => status switch
+    {
+        StatusCodes.Status404NotFound when http.GetEndpoint() is null =>
+            $"No endpoint matches {http.Request.Method} {http.Request.Path}.",
+        StatusCodes.Status405MethodNotAllowed =>
+            $"{http.Request.Method} is not allowed on {http.Request.Path}; it takes {http.Response.Headers.Allow}.",
+        StatusCodes.Status413PayloadTooLarge => $"The request body may be at most {MaxRequestBodyBytes} bytes.",
+        StatusCodes.Status415UnsupportedMediaType => "Send the body as JSON with the header 'Content-Type: application/json'.",
+        _ => null,
+    };
 }

@@ -131,6 +131,18 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
         await Problem.AssertAsync(response, HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
+    {
+        using var notANumber = await _client.GetAsync("/accounts/abc");
+        var notFound = await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
+        Assert.Equal("No endpoint matches GET /accounts/abc.", notFound.GetProperty("detail").GetString());
+
+        using var get = await _client.GetAsync("/accounts/1/deposit");
+        var notAllowed = await Problem.AssertAsync(get, HttpStatusCode.MethodNotAllowed);
+        Assert.Equal("GET is not allowed on /accounts/1/deposit; it takes POST.", notAllowed.GetProperty("detail").GetString());
+    }
+
     public static TheoryData<string, string> BadOpenBodies => new()
     {
         { """{"initialBalance":10}""", "userId" },

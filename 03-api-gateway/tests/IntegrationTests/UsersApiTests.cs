@@ -159,13 +159,16 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     }
 
     [Fact]
-    public async Task UnknownRouteAndMethod_AnswerWithProblemDetails()
+    public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
     {
         using var notANumber = await _client.GetAsync("/users/abc");
-        await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
+        var notFound = await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
+        Assert.Equal("No endpoint matches GET /users/abc.", notFound.GetProperty("detail").GetString());
 
         using var delete = await _client.DeleteAsync("/users/1");
-        await Problem.AssertAsync(delete, HttpStatusCode.MethodNotAllowed);
+        var notAllowed = await Problem.AssertAsync(delete, HttpStatusCode.MethodNotAllowed);
+        Assert.Equal("DELETE is not allowed on /users/1; it takes GET, PUT.", notAllowed.GetProperty("detail").GetString());
+        Assert.Equal(["GET", "PUT"], delete.Content.Headers.Allow);
     }
 
     [Fact]
