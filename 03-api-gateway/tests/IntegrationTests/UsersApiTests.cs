@@ -109,6 +109,8 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
         { """{"name":"   ","email":"a@example.com"}""", "name" },
         { $$"""{"name":"{{new string('x', 101)}}","email":"a@example.com"}""", "name" },
         { """{"name":42,"email":"a@example.com"}""", "name" },
+        { """{"name":"Ada\nLovelace","email":"a@example.com"}""", "name" },
+        { """{"name":"Ada\u0000","email":"a@example.com"}""", "name" },
         { """{"name":"Ada"}""", "email" },
         { """{"name":"Ada","email":"not-an-email"}""", "email" },
         { """{"name":"Ada","email":"Ada <ada@example.com>"}""", "email" },

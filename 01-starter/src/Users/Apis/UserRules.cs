@@ -20,6 +20,11 @@ public static class UserRules
         {
             errors["name"] = [$"The name may be at most {MaxNameLength} characters."];
         }
+        else if (name.Any(char.IsControl))
+        {
+            // A line break or a NUL in a name breaks every list and log line that shows it.
+            errors["name"] = ["The name may not contain control characters such as line breaks."];
+        }
 
         if (string.IsNullOrWhiteSpace(email))
         {
