@@ -183,6 +183,13 @@ measure_rounds() { # file [rate]: one line per path and round, appended to the f
   done
 }
 
+# On a virtual machine the hypervisor may give part of the cores' time to other guests ("steal");
+# the report says how much, since a disturbed run has lower and more scattered figures.
+cpu_times() { # steal and total clock ticks of all cores so far
+  awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; print $9, total }' /proc/stat 2>/dev/null || echo "0 0"
+}
+read -r steal_before total_before < <(cpu_times)
+
 echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
 measure_rounds "$work/summary"
 
@@ -204,6 +211,9 @@ for label in direct nginx gateway yarp; do
   echo "$line" >>"$work/light"
 done
 
+read -r steal_after total_after < <(cpu_times)
+steal=$(awk -v s="$((steal_after - steal_before))" -v t="$((total_after - total_before))" 'BEGIN { if (t > 0) printf "%.1f%%", 100 * s / t; else print "unknown" }')
+
 gateway_rss=$(rss_kb "Gateway.dll")
 yarp_rss=$(rss_kb "BareProxy.dll")
 nginx_rss=$(rss_kb "nginx: (master|worker)")
@@ -211,7 +221,7 @@ accounts_rss=$(rss_kb "Accounts.dll")
 
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
-awk -v connections="$connections" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
+awk -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
   { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6 }
   END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] } }
   END {
@@ -227,6 +237,7 @@ awk -v connections="$connections" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -
     printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
     printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
     printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
+    printf "machine: %s cores, shared by wrk, the proxies and accounts; CPU time stolen by the hypervisor while measuring: %s\n", cores, steal
   }' "$work/summary" | tee "$report"
 
 latency_table() { # title file: per path, the mean of its rounds' requests/s, p50, p99 and non-2xx

@@ -47,6 +47,8 @@ public sealed partial class BenchmarkTests
         // The report is saved, and bench/README.md shows a report of the same shape.
         var saved = Assert.Single(Directory.GetFiles(results, "*.txt"));
         Assert.Contains("gateway/nginx  throughput:", File.ReadAllText(saved));
+        // How much of the machine the hypervisor gave away meanwhile, read from /proc/stat.
+        Assert.Matches(@"CPU time stolen by the hypervisor while measuring: [0-9]+\.[0-9]%", output);
         var outputLines = output.Split('\n').Select(Words).ToList();
         foreach (var line in ReadmeReport())
         {
