@@ -80,6 +80,9 @@ public sealed class WorkshopCommand : IAsyncDisposable
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
     public void Interrupt() => _ = Kill(_process.Id, 2);
 
+    /// <summary>SIGHUP, what a program gets when its terminal window closes.</summary>
+    public void HangUp() => _ = Kill(_process.Id, 1);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -131,6 +131,23 @@ public sealed class WorkshopUpTests
     }
 
     [Fact]
+    public async Task Up_StopsTheServices_WhenItsTerminalCloses()
+    {
+        var step = Repo.Steps[0];
+        var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
+        await using var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
+        await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+
+        up.HangUp();
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains($"Stopped {step.Folder}.", up.Output);
+        using var http = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8001/health"));
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8002/health"));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
     public async Task Up_RefusesWithOneLine_WhenAPortIsTaken()
     {
         var listener = new TcpListener(IPAddress.Loopback, 8001);

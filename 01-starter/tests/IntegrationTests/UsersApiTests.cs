@@ -164,12 +164,10 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
     {
         using var notANumber = await _client.GetAsync("/users/abc");
-        var notFound = await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
-        Assert.Equal("No endpoint matches GET /users/abc.", notFound.GetProperty("detail").GetString());
+        await Problem.AssertDetailAsync(notANumber, HttpStatusCode.NotFound, "No endpoint matches GET /users/abc.");
 
         using var delete = await _client.DeleteAsync("/users/1");
-        var notAllowed = await Problem.AssertAsync(delete, HttpStatusCode.MethodNotAllowed);
-        Assert.Equal("DELETE is not allowed on /users/1; it takes GET, PUT.", notAllowed.GetProperty("detail").GetString());
+        await Problem.AssertDetailAsync(delete, HttpStatusCode.MethodNotAllowed, "DELETE is not allowed on /users/1; it takes GET, PUT.");
         Assert.Equal(["GET", "PUT"], delete.Content.Headers.Allow);
     }
 

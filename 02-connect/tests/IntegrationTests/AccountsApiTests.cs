@@ -135,12 +135,10 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
     public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
     {
         using var notANumber = await _client.GetAsync("/accounts/abc");
-        var notFound = await Problem.AssertAsync(notANumber, HttpStatusCode.NotFound);
-        Assert.Equal("No endpoint matches GET /accounts/abc.", notFound.GetProperty("detail").GetString());
+        await Problem.AssertDetailAsync(notANumber, HttpStatusCode.NotFound, "No endpoint matches GET /accounts/abc.");
 
         using var get = await _client.GetAsync("/accounts/1/deposit");
-        var notAllowed = await Problem.AssertAsync(get, HttpStatusCode.MethodNotAllowed);
-        Assert.Equal("GET is not allowed on /accounts/1/deposit; it takes POST.", notAllowed.GetProperty("detail").GetString());
+        await Problem.AssertDetailAsync(get, HttpStatusCode.MethodNotAllowed, "GET is not allowed on /accounts/1/deposit; it takes POST.");
     }
 
     public static TheoryData<string, string> BadOpenBodies => new()

@@ -84,12 +84,11 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         using var response = await _step.Client.GetAsync(path);
 
-        var problem = await Problem.AssertAsync(response, HttpStatusCode.NotFound);
         // /api/users/... and /api/accounts/... are routed: the service answers, about the path it got.
         var seen = path.StartsWith("/api/users/", StringComparison.Ordinal) || path.StartsWith("/api/accounts/", StringComparison.Ordinal)
             ? path["/api".Length..]
             : path;
-        Assert.Equal($"No endpoint matches GET {seen}.", problem.GetProperty("detail").GetString());
+        await Problem.AssertDetailAsync(response, HttpStatusCode.NotFound, $"No endpoint matches GET {seen}.");
     }
 
     [Fact]

@@ -46,6 +46,9 @@ public static class UpCommand
         using var stop = new CancellationTokenSource();
         using var sigint = Register(PosixSignal.SIGINT, stop);
         using var sigterm = Register(PosixSignal.SIGTERM, stop);
+        // The terminal window closed (on Windows: the console window), or the SSH session dropped:
+        // stop the services too, so that none is left holding its port for the next `up`.
+        using var sighup = Register(PosixSignal.SIGHUP, stop);
 
         var running = new List<(AppService App, LocalProcess Process)>();
         try

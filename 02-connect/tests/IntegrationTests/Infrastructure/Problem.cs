@@ -19,6 +19,13 @@ public static class Problem
         return json;
     }
 
+    /// <summary>Asserts the status and that the problem's "detail" says exactly <paramref name="detail"/>.</summary>
+    public static async Task AssertDetailAsync(HttpResponseMessage response, HttpStatusCode status, string detail)
+    {
+        var json = await AssertAsync(response, status);
+        Assert.Equal(detail, json.GetProperty("detail").GetString());
+    }
+
     /// <summary>Asserts a 400 whose "errors" names <paramref name="field"/>.</summary>
     public static async Task AssertFieldAsync(HttpResponseMessage response, string field)
     {
