@@ -60,7 +60,7 @@ public static class Extensions
     {
         StatusCodes.Status404NotFound when http.GetEndpoint() is null =>
             $"No endpoint matches {http.Request.Method} {http.Request.Path}.",
-        StatusCodes.Status405MethodNotAllowed =>
+        StatusCodes.Status405MethodNotAllowed when http.Response.Headers.Allow.Count > 0 =>
             $"{http.Request.Method} is not allowed on {http.Request.Path}; it takes {http.Response.Headers.Allow}.",
         StatusCodes.Status413PayloadTooLarge => $"The request body may be at most {MaxRequestBodyBytes} bytes.",
         StatusCodes.Status415UnsupportedMediaType => "Send the body as JSON with the header 'Content-Type: application/json'.",
