@@ -108,8 +108,7 @@ public sealed class WorkshopUpTests
     {
         var step = Repo.Step(folder);
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
-        await using var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
-        await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+        await using var up = await UpAsync(step, data);
 
         // The table the README shows under "Run it".
         foreach (var line in RunItTable(step))
@@ -122,11 +121,8 @@ public sealed class WorkshopUpTests
         Assert.Contains("checks passed.", check.Output);
 
         up.Interrupt();
-        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await AssertStoppedAsync(up, step);
         Assert.Equal(0, up.ExitCode);
-        Assert.Contains($"Stopped {step.Folder}.", up.Output);
-        using var http = new HttpClient();
-        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8001/health"));
         Directory.Delete(data, recursive: true);
     }
 
@@ -135,16 +131,39 @@ public sealed class WorkshopUpTests
     {
         var step = Repo.Steps[0];
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
-        await using var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
-        await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+        await using var up = await UpAsync(step, data);
 
         up.HangUp();
+        await AssertStoppedAsync(up, step);
+        Directory.Delete(data, recursive: true);
+    }
+
+    /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it says it is running.</summary>
+    private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data)
+    {
+        var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
+        try
+        {
+            await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+            return up;
+        }
+        catch
+        {
+            await up.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>workshop has ended, said so, and none of the step's services answers any more.</summary>
+    private static async Task AssertStoppedAsync(WorkshopCommand up, Workshop.Steps.Step step)
+    {
         await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains($"Stopped {step.Folder}.", up.Output);
         using var http = new HttpClient();
-        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8001/health"));
-        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync("http://localhost:8002/health"));
-        Directory.Delete(data, recursive: true);
+        foreach (var app in Workshop.Steps.StepServices.Load(step).Apps)
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"{app.Url}/health"));
+        }
     }
 
     [Fact]

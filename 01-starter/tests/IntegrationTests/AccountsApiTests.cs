@@ -131,16 +131,6 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
         await Problem.AssertAsync(response, HttpStatusCode.NotFound);
     }
 
-    [Fact]
-    public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
-    {
-        using var notANumber = await _client.GetAsync("/accounts/abc");
-        await Problem.AssertDetailAsync(notANumber, HttpStatusCode.NotFound, "No endpoint matches GET /accounts/abc.");
-
-        using var get = await _client.GetAsync("/accounts/1/deposit");
-        await Problem.AssertDetailAsync(get, HttpStatusCode.MethodNotAllowed, "GET is not allowed on /accounts/1/deposit; it takes POST.");
-    }
-
     public static TheoryData<string, string> BadOpenBodies => new()
     {
         { """{"initialBalance":10}""", "userId" },

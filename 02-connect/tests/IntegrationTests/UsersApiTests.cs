@@ -163,6 +163,7 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     [Fact]
     public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
     {
+        // ServiceDefaults writes these details, the same for every service: users stands for all.
         using var notANumber = await _client.GetAsync("/users/abc");
         await Problem.AssertDetailAsync(notANumber, HttpStatusCode.NotFound, "No endpoint matches GET /users/abc.");
 
