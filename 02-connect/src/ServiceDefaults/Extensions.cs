@@ -29,6 +29,8 @@ public static class Extensions
             // A misspelt field ("nmae") is an error the caller should hear about, not a silent null.
             options.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             options.SerializerOptions.AllowDuplicateProperties = false;
+            // An amount is a JSON number: "10" in quotes is a 400, as "ten" is (the web defaults would take it).
+            options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
 
         builder.Services.AddHealthChecks();
