@@ -25,6 +25,7 @@ public sealed class WorkshopCommand : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = Repo.Root,
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -75,6 +76,13 @@ public sealed class WorkshopCommand : IAsyncDisposable
 
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>A line typed at the terminal, as a person would type it and press Enter.</summary>
+    public async Task TypeAsync(string line)
+    {
+        await _process.StandardInput.WriteLineAsync(line);
+        await _process.StandardInput.FlushAsync();
     }
 
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>

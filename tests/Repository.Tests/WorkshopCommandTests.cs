@@ -87,12 +87,14 @@ public sealed class WorkshopCommandTests
     {
         var doctor = await WorkshopCommand.RunAsync("doctor");
 
-        Assert.Contains("[ok]   .NET SDK 10.", doctor.Output);
-        Assert.Contains("curl", doctor.Output);
-        Assert.Contains("Docker", doctor.Output);
-        Assert.Contains("8001", doctor.Output);
-        Assert.True(doctor.ExitCode is 0 or 1);
-        Assert.Contains(doctor.ExitCode == 0 ? "Ready for the workshop." : "problem(s) to fix", doctor.Output);
+        // On failure, say what doctor printed: the ports it checks may be held by other tests' services.
+        var printed = $"exit code {doctor.ExitCode}\nstdout:\n{doctor.Output}\nstderr:\n{doctor.Errors}";
+        Assert.True(doctor.Output.Contains("[ok]   .NET SDK 10.", StringComparison.Ordinal), printed);
+        Assert.True(doctor.Output.Contains("curl", StringComparison.Ordinal), printed);
+        Assert.True(doctor.Output.Contains("Docker", StringComparison.Ordinal), printed);
+        Assert.True(doctor.Output.Contains("8001", StringComparison.Ordinal), printed);
+        Assert.True(doctor.ExitCode is 0 or 1, printed);
+        Assert.True(doctor.Output.Contains(doctor.ExitCode == 0 ? "Ready for the workshop." : "problem(s) to fix", StringComparison.Ordinal), printed);
     }
 }
 
@@ -138,13 +140,87 @@ public sealed class WorkshopUpTests
         Directory.Delete(data, recursive: true);
     }
 
-    /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it says it is running.</summary>
+    [Fact]
+    public async Task Up_StopsStartsAndPausesOneService_WhileTheOthersRunOn()
+    {
+        // Step 02: users asks accounts for every user it returns, so users' answer shows what accounts is doing.
+        var step = Repo.Step("02-connect");
+        var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
+        await using var up = await UpAsync(step, data);
+        Assert.Contains("While it runs, type a command and Enter:", up.Output);
+
+        using var http = new HttpClient { BaseAddress = new Uri("http://localhost:8001"), Timeout = TimeSpan.FromSeconds(10) };
+        using (var created = await http.PostAsync("/users", new StringContent("""{"name":"Ada","email":"ada@example.com"}""", null, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        }
+
+        await up.TypeAsync("stop accounts");
+        await up.WaitForOutputAsync("[ok]   accounts stopped; the other services keep running.", TimeSpan.FromSeconds(20));
+        await AssertUserAnswersAsync(http, HttpStatusCode.ServiceUnavailable, "The accounts service could not be reached.");
+
+        await up.TypeAsync("start accounts");
+        await AssertUserAnswersAsync(http, HttpStatusCode.OK, "\"accountCount\":0", within: TimeSpan.FromSeconds(60));
+
+        await up.TypeAsync("pause accounts");
+        await up.WaitForOutputAsync("[ok]   accounts is paused", TimeSpan.FromSeconds(10));
+        await AssertUserAnswersAsync(http, HttpStatusCode.ServiceUnavailable, "The accounts service did not answer within 3 s.");
+
+        await up.TypeAsync("resume accounts");
+        await up.WaitForOutputAsync("[ok]   accounts runs again", TimeSpan.FromSeconds(10));
+        await AssertUserAnswersAsync(http, HttpStatusCode.OK, "\"accountCount\":0");
+
+        // Killed from outside: workshop says so, and users runs on.
+        await up.TypeAsync("status");
+        await up.WaitForOutputAsync("  users     running   pid ", TimeSpan.FromSeconds(10));
+        var pid = int.Parse(System.Text.RegularExpressions.Regex.Match(up.Output, @"accounts\s+running\s+pid (\d+)").Groups[1].Value);
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+        await up.WaitForOutputAsync("[warn] accounts stopped by itself (exit code ", TimeSpan.FromSeconds(10));
+        await AssertUserAnswersAsync(http, HttpStatusCode.ServiceUnavailable, "The accounts service could not be reached.");
+
+        await up.TypeAsync("stop payments");
+        await up.WaitForOutputAsync("[FAIL] this step has no service 'payments'; it has accounts, users", TimeSpan.FromSeconds(10));
+
+        // Ctrl-C stops a paused service too, and lets it shut down as it should (not killed).
+        await up.TypeAsync("pause users");
+        await up.WaitForOutputAsync("[ok]   users is paused", TimeSpan.FromSeconds(10));
+        up.Interrupt();
+        await AssertStoppedAsync(up, step);
+        Assert.Contains(up.Output.Split('\n'), line => line.StartsWith("users ", StringComparison.Ordinal) && line.Contains("Application is shutting down"));
+        Assert.Equal(0, up.ExitCode);
+        Directory.Delete(data, recursive: true);
+    }
+
+    /// <summary>GET /users/1 gives this status and text, at once or, for a service still starting, within a bound.</summary>
+    private static async Task AssertUserAnswersAsync(HttpClient http, HttpStatusCode status, string text, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.Zero);
+        while (true)
+        {
+            using var response = await http.GetAsync("/users/1");
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.StatusCode == status && body.Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"GET /users/1 answered {(int)response.StatusCode}: {body}; expected {(int)status} with {text}");
+            }
+
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it has said all it says on starting.</summary>
     private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data)
     {
         var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
         try
         {
-            await up.WaitForOutputAsync("Press Ctrl-C to stop.", TimeSpan.FromMinutes(3));
+            // The last line it prints once every service is up (the table and the commands come before it).
+            await up.WaitForOutputAsync("(Ctrl-C stops every service)", TimeSpan.FromMinutes(3));
             return up;
         }
         catch

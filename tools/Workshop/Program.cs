@@ -44,7 +44,9 @@ static int Usage()
 
           workshop list                 the steps, one line each
           workshop up NN [--fresh]      build step NN and run its services locally (Ctrl-C stops them);
-                                        --fresh starts from empty databases
+                                        --fresh starts from empty databases; while it runs, type
+                                        stop, start, restart, pause or resume and a service's name,
+                                        or status
           workshop check NN             run the README's "Try it" commands against the running step
           workshop diff NN MM [--names] what step MM changed relative to step NN (the lesson)
           workshop doctor               check this machine: .NET SDK, curl, Docker, free ports

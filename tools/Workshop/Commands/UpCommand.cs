@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Workshop.Steps;
 
 namespace Workshop.Commands;
@@ -9,8 +10,6 @@ namespace Workshop.Commands;
 /// </summary>
 public static class UpCommand
 {
-    private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
-
     public static async Task<int> RunAsync(Step step, bool fresh)
     {
         var (apps, infra) = StepServices.Load(step);
@@ -50,31 +49,26 @@ public static class UpCommand
         // stop the services too, so that none is left holding its port for the next `up`.
         using var sighup = Register(PosixSignal.SIGHUP, stop);
 
-        var running = new List<(AppService App, LocalProcess Process)>();
+        var services = new RunningServices(apps, ServiceEnvironment);
         try
         {
-            var width = apps.Max(a => a.Name.Length);
-            foreach (var (app, index) in apps.Select((a, i) => (a, i)))
+            foreach (var app in apps)
             {
-                var dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", "net10.0", app.ProjectName + ".dll");
-                Ui.Info($"Starting {app.Name} on {app.Url} ...");
-                var process = LocalProcess.Start(app, dll, ServiceEnvironment(app), width, index);
-                running.Add((app, process));
-                await WaitHealthyAsync(app, process, stop.Token);
+                await services.StartAsync(app, stop.Token);
             }
 
             PrintTable(step, apps);
+            services.PrintHelp();
+            Ui.Line();
 
-            await Task.WhenAny(running.Select(r => r.Process.Exited).Append(Task.Delay(Timeout.Infinite, stop.Token).ContinueWith(_ => { })));
-            // Ctrl-C in a terminal reaches the services too, and one may exit a moment before our own
-            // handler has run: give it that moment before calling an exit unexpected.
-            await Task.Delay(TimeSpan.FromMilliseconds(500), CancellationToken.None);
-            var dead = running.FirstOrDefault(r => r.Process.HasExited);
-            if (!stop.IsCancellationRequested && dead.Process is not null)
+            // From here on, a service that stops (by itself or by a command) leaves the others running.
+            await foreach (var line in ReadCommands().ReadAllAsync(stop.Token))
             {
-                throw new UserError($"{dead.App.Name} stopped unexpectedly (exit code {dead.Process.ExitCode}); see its log above");
+                await services.ExecuteAsync(line, stop.Token);
             }
 
+            // No terminal to read commands from (input at its end): run until Ctrl-C or a signal.
+            await Task.Delay(Timeout.Infinite, stop.Token);
             return 0;
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -84,14 +78,54 @@ public static class UpCommand
         finally
         {
             Ui.Info("Stopping ...");
-            for (var i = running.Count - 1; i >= 0; i--)
-            {
-                await running[i].Process.DisposeAsync();
-            }
-
+            await services.DisposeAsync();
             Ui.Info($"Stopped {step.Folder}.");
         }
     }
+
+    /// <summary>
+    /// The lines typed at the terminal while the step runs. Read only when workshop owns the terminal's
+    /// input: a job started in the background (`./workshop up 03 &amp;`) that read it would be stopped by
+    /// the terminal (SIGTTIN).
+    /// </summary>
+    private static ChannelReader<string> ReadCommands()
+    {
+        var channel = Channel.CreateUnbounded<string>();
+        if (!Console.IsInputRedirected && !OperatingSystem.IsWindows() && !InForeground())
+        {
+            channel.Writer.Complete();
+            return channel.Reader;
+        }
+
+        var reader = new Thread(() =>
+        {
+            try
+            {
+                while (Console.In.ReadLine() is { } line)
+                {
+                    channel.Writer.TryWrite(line);
+                }
+            }
+            catch (IOException)
+            {
+            }
+            finally
+            {
+                channel.Writer.TryComplete();
+            }
+        })
+        { IsBackground = true, Name = "workshop commands" };
+        reader.Start();
+        return channel.Reader;
+    }
+
+    private static bool InForeground() => TerminalForegroundGroup(0) == ProcessGroup();
+
+    [DllImport("libc", EntryPoint = "tcgetpgrp")]
+    private static extern int TerminalForegroundGroup(int fd);
+
+    [DllImport("libc", EntryPoint = "getpgrp")]
+    private static extern int ProcessGroup();
 
     private static IDisposable? Register(PosixSignal signal, CancellationTokenSource stop)
     {
@@ -143,47 +177,6 @@ public static class UpCommand
                 throw new UserError($"the build of {app.Name} failed ({Path.GetRelativePath(step.Directory, app.ProjectFile)})");
             }
         }
-    }
-
-    private static async Task WaitHealthyAsync(AppService app, LocalProcess process, CancellationToken ct)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var watch = Stopwatch.StartNew();
-        var nextProgress = TimeSpan.FromSeconds(5);
-        while (watch.Elapsed < HealthTimeout)
-        {
-            ct.ThrowIfCancellationRequested();
-            if (watch.Elapsed >= nextProgress)
-            {
-                Ui.Info($"  waiting for {app.Name} to answer {app.Url}/health ({watch.Elapsed.TotalSeconds:0} s) ...");
-                nextProgress += TimeSpan.FromSeconds(5);
-            }
-
-            if (process.HasExited)
-            {
-                throw new UserError($"{app.Name} exited with code {process.ExitCode} while starting; see its log above");
-            }
-
-            try
-            {
-                using var response = await http.GetAsync($"{app.Url}/health", ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    Ui.Ok($"{app.Name} is healthy ({watch.Elapsed.TotalSeconds:0.0} s)");
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-            {
-            }
-
-            await Task.Delay(250, ct);
-        }
-
-        throw new UserError($"{app.Name} did not become healthy within {HealthTimeout.TotalSeconds:0} s ({app.Url}/health)");
     }
 
     private static void PrintTable(Step step, IReadOnlyList<AppService> apps)

@@ -12,13 +12,19 @@ public sealed class LocalProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
+    public int Id => _process.Id;
     public Task Exited { get; private set; } = Task.CompletedTask;
+
+    /// <summary>Stopped by <see cref="Pause"/>: alive, holding its port, answering nothing.</summary>
+    public bool IsPaused { get; private set; }
 
     public static LocalProcess Start(AppService app, string dll, IReadOnlyDictionary<string, string> environment, int prefixWidth, int colour)
     {
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = app.ProjectDirectory,
+            // The terminal's input is workshop's own (it reads commands from it); the service gets none.
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -41,6 +47,20 @@ public sealed class LocalProcess : IAsyncDisposable
         return new LocalProcess(process) { Exited = process.WaitForExitAsync() };
     }
 
+    /// <summary>Freezes the process as Ctrl-Z does (SIGSTOP): a hung service. Not on Windows.</summary>
+    public void Pause()
+    {
+        _ = Kill(_process.Id, SigStop);
+        IsPaused = true;
+    }
+
+    /// <summary>Lets a paused process run on (SIGCONT).</summary>
+    public void Resume()
+    {
+        _ = Kill(_process.Id, SigCont);
+        IsPaused = false;
+    }
+
     /// <summary>Asks the process to shut down as Ctrl-C would, and kills it if it has not stopped in ten seconds.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -53,6 +73,11 @@ public sealed class LocalProcess : IAsyncDisposable
             else
             {
                 _ = Kill(_process.Id, Sigterm);
+                if (IsPaused)
+                {
+                    // A stopped process acts on SIGTERM only once it runs again.
+                    Resume();
+                }
             }
 
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -70,6 +95,8 @@ public sealed class LocalProcess : IAsyncDisposable
     }
 
     private const int Sigterm = 15;
+    private static readonly int SigStop = OperatingSystem.IsMacOS() ? 17 : 19;
+    private static readonly int SigCont = OperatingSystem.IsMacOS() ? 19 : 18;
 
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
