@@ -17,8 +17,6 @@ public sealed class RunningServices(
     private readonly int _width = apps.Max(a => a.Name.Length);
     private bool _disposing;
 
-    public IReadOnlyList<AppService> Apps => apps;
-
     /// <summary>Starts the service and waits until its health endpoint answers.</summary>
     public async Task StartAsync(AppService app, CancellationToken ct)
     {
