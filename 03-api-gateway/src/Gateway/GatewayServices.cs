@@ -11,6 +11,7 @@ public static class GatewayServices
     {
         // Routes and clusters come from the "ReverseProxy" section of appsettings.json.
         builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        builder.AddProxyErrorDetails();
 
         builder.AddApiKeyAuthentication();
         builder.Services.AddAuthorization();

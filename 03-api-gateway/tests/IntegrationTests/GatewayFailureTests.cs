@@ -65,9 +65,35 @@ public sealed class GatewayFailureTests
         Assert.Equal("The users service could not be reached.", problem.GetProperty("detail").GetString());
         await step.Gateway.WaitForLogAsync("Overview of user 1 failed: The users service could not be reached.", TimeSpan.FromSeconds(5));
 
-        // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails.
+        // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails that says why.
         using var proxied = await step.Client.GetAsync("/api/users");
-        await Problem.AssertAsync(proxied, HttpStatusCode.BadGateway);
+        await Problem.AssertDetailAsync(proxied, HttpStatusCode.BadGateway, "The users service could not be reached.");
+    }
+
+    [Fact]
+    public async Task ProxiedRequests_Return504NamingTheService_WhenItHangs()
+    {
+        await using var hanging = StandInServer.Hanging();
+        await using var step = await GatewayStep.StartAsync(accountsAddress: hanging.BaseAddress);
+
+        using var response = await step.Client.GetAsync("/api/accounts/1");
+
+        // The shipped appsettings.json waits 5 s for a service that has gone quiet (YARP alone would wait 100 s).
+        await Problem.AssertDetailAsync(response, HttpStatusCode.GatewayTimeout, "The accounts service did not answer within 5 s.");
+    }
+
+    [Fact]
+    public async Task Overview_PassesOnUsersAnswer_WithoutWaitingForAccounts()
+    {
+        await using var hanging = StandInServer.Hanging();
+        await using var step = await GatewayStep.StartAsync(accountsAddress: hanging.BaseAddress, overviewTimeout: "00:01:00");
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+
+        using var response = await step.Client.GetAsync("/api/overview/999999", bound.Token);
+
+        // Users said 404 while accounts still had not answered: the gateway answered without waiting a minute for it.
+        await Problem.AssertDetailAsync(response, HttpStatusCode.NotFound, "There is no user with id 999999.");
+        await hanging.FirstRequest.WaitAsync(TimeSpan.FromSeconds(5)); // accounts was asked, in parallel
     }
 
     [Fact]

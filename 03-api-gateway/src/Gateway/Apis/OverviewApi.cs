@@ -48,20 +48,20 @@ public static class OverviewApi
         }
 
         // Both calls start before either is awaited: the answer takes as long as the slower one.
-        var user = users.GetUserAsync(userId, ct);
-        var userAccounts = accounts.GetAccountsOfUserAsync(userId, ct);
+        using var calls = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var user = users.GetUserAsync(userId, calls.Token);
+        var userAccounts = accounts.GetAccountsOfUserAsync(userId, calls.Token);
         try
         {
-            await Task.WhenAll(user, userAccounts);
+            // The user's answer decides first: without the user (a 404, say) there is nothing to
+            // combine, so the gateway answers at once and stops waiting for accounts.
+            var found = await user;
+            var overview = UserOverview.From(found, await userAccounts);
+            return format == ResponseFormat.Xml ? ContentNegotiation.Xml(overview.ToXml()) : TypedResults.Ok(overview);
         }
-        catch (DownstreamException)
+        catch (DownstreamException failed)
         {
-            // Reported below: the user's problem (a 404, say) comes first.
-        }
-
-        var failed = new[] { user.Exception, userAccounts.Exception }.Select(e => e?.InnerException).OfType<DownstreamException>().FirstOrDefault();
-        if (failed is not null)
-        {
+            await calls.CancelAsync();
             if (failed.Status >= StatusCodes.Status500InternalServerError)
             {
                 logger.LogWarning("Overview of user {UserId} failed: {Reason}", userId, failed.Message);
@@ -69,9 +69,6 @@ public static class OverviewApi
 
             return TypedResults.Problem(statusCode: failed.Status, title: failed.Title, detail: failed.Message);
         }
-
-        var overview = UserOverview.From(user.Result, userAccounts.Result);
-        return format == ResponseFormat.Xml ? ContentNegotiation.Xml(overview.ToXml()) : TypedResults.Ok(overview);
     }
 }
 

@@ -1,0 +1,51 @@
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
+
+namespace Gateway.Downstream;
+
+/// <summary>
+/// When the proxy cannot forward a request, YARP answers 502, 503 or 504 with no body, and the
+/// ProblemDetails the defaults write for it carries a title only. This adds which service failed
+/// and how, e.g. "The users service could not be reached."
+/// </summary>
+public static class ProxyErrors
+{
+    /// <summary>YARP's own wait for a service that went quiet, when the cluster sets no HttpRequest:ActivityTimeout.</summary>
+    private static readonly TimeSpan DefaultActivityTimeout = TimeSpan.FromSeconds(100);
+
+    public static IHostApplicationBuilder AddProxyErrorDetails(this IHostApplicationBuilder builder)
+    {
+        builder.Services.PostConfigure<ProblemDetailsOptions>(options =>
+        {
+            var defaults = options.CustomizeProblemDetails;
+            options.CustomizeProblemDetails = context =>
+            {
+                context.ProblemDetails.Detail ??= Describe(context.HttpContext);
+                defaults?.Invoke(context);
+            };
+        });
+        return builder;
+    }
+
+    private static string? Describe(HttpContext context)
+    {
+        var error = context.Features.Get<IForwarderErrorFeature>();
+        var proxy = context.Features.Get<IReverseProxyFeature>();
+        if (error is null || proxy is null)
+        {
+            return null;
+        }
+
+        // The clusters are named after the services they send to.
+        var service = proxy.Cluster?.Config.ClusterId ?? proxy.Route.Config.ClusterId;
+        return error.Error switch
+        {
+            ForwarderError.Request or ForwarderError.RequestCreation => $"The {service} service could not be reached.",
+            ForwarderError.RequestTimedOut =>
+                $"The {service} service did not answer within {(proxy.Cluster?.Config.HttpRequest?.ActivityTimeout ?? DefaultActivityTimeout).TotalSeconds:0.#} s.",
+            ForwarderError.NoAvailableDestinations => $"The {service} service has no address to send the request to.",
+            _ => $"The {service} service could not answer.",
+        };
+    }
+}
