@@ -146,7 +146,8 @@ public sealed class WorkshopUpTests
         // Step 02: users asks accounts for every user it returns, so users' answer shows what accounts is doing.
         var step = Repo.Step("02-connect");
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
-        await using var up = await UpAsync(step, data);
+        // As the README's "Things to try" starts it to wait less for a hung accounts: the services take the variable.
+        await using var up = await UpAsync(step, data, new Dictionary<string, string> { ["AccountsClient__Timeout"] = "00:00:01" });
         Assert.Contains("While it runs, type a command and Enter:", up.Output);
 
         using var http = new HttpClient { BaseAddress = new Uri("http://localhost:8001"), Timeout = TimeSpan.FromSeconds(10) };
@@ -164,7 +165,7 @@ public sealed class WorkshopUpTests
 
         await up.TypeAsync("pause accounts");
         await up.WaitForOutputAsync("[ok]   accounts is paused", TimeSpan.FromSeconds(10));
-        await AssertUserAnswersAsync(http, HttpStatusCode.ServiceUnavailable, "The accounts service did not answer within 3 s.");
+        await AssertUserAnswersAsync(http, HttpStatusCode.ServiceUnavailable, "The accounts service did not answer within 1 s.");
 
         await up.TypeAsync("resume accounts");
         await up.WaitForOutputAsync("[ok]   accounts runs again", TimeSpan.FromSeconds(10));
@@ -214,9 +215,11 @@ public sealed class WorkshopUpTests
     }
 
     /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it has said all it says on starting.</summary>
-    private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data)
+    private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data, Dictionary<string, string>? environment = null)
     {
-        var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_DATA_DIR"] = data }, "up", step.Folder[..2], "--fresh");
+        environment ??= [];
+        environment["WORKSHOP_DATA_DIR"] = data;
+        var up = WorkshopCommand.Start(environment, "up", step.Folder[..2], "--fresh");
         try
         {
             // The last line it prints once every service is up (the table and the commands come before it).
