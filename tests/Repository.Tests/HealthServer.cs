@@ -7,15 +7,18 @@ namespace Repository.Tests;
 /// <summary>A one-answer HTTP server on loopback, for running a compose healthcheck command against.</summary>
 public sealed class HealthServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    public static Task<HealthServer> StartAsync(string statusLine)
+    private HealthServer(int port) => _listener = new TcpListener(IPAddress.Loopback, port);
+
+    /// <summary>Answers every request with the status line, on the port given or, by default, on a free one.</summary>
+    public static Task<HealthServer> StartAsync(string statusLine, int port = 0)
     {
-        var server = new HealthServer();
+        var server = new HealthServer(port);
         server._listener.Start();
         server._loop = server.ServeAsync(statusLine);
         return Task.FromResult(server);

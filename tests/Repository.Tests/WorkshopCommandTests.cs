@@ -254,12 +254,23 @@ public sealed class WorkshopUpTests
         {
             var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
             Assert.Equal(1, up.ExitCode);
-            Assert.Contains("workshop: port 8001 (users) is already in use", up.Errors);
+            Assert.Contains("workshop: port 8001 (users) is already in use: stop what holds it (find it with `lsof -i :8001`)", up.Errors);
         }
         finally
         {
             listener.Stop();
         }
+    }
+
+    [Fact]
+    public async Task Up_SaysAStepIsStillRunning_WhenAServiceAnswersOnAPortItNeeds()
+    {
+        await using var running = await HealthServer.StartAsync("HTTP/1.1 200 OK", port: 8002);
+
+        var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Contains("workshop: port 8002 (accounts) is already in use: a service answers /health there, so a workshop step is probably still running: press Ctrl-C in its terminal", up.Errors);
     }
 
     [Fact]

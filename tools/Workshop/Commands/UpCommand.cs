@@ -15,7 +15,7 @@ public static class UpCommand
         var (apps, infra) = StepServices.Load(step);
         foreach (var app in apps.Where(a => !Ports.IsFree(a.Port)))
         {
-            throw new UserError($"port {app.Port} ({app.Name}) is already in use: stop what holds it (find it with `{Ports.HowToFindHolder(app.Port)}`)");
+            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
         }
 
         foreach (var service in infra)

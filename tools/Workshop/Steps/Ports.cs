@@ -24,4 +24,23 @@ public static class Ports
     public static string HowToFindHolder(int port) => OperatingSystem.IsWindows()
         ? $"netstat -ano | findstr :{port}"
         : $"lsof -i :{port}";
+
+    /// <summary>What to do about a taken port: a healthy /health there is most likely a step still running.</summary>
+    public static async Task<string> HowToFreeAsync(int port)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        try
+        {
+            using var response = await http.GetAsync($"http://localhost:{port}/health");
+            if (response.IsSuccessStatusCode)
+            {
+                return "a service answers /health there, so a workshop step is probably still running: press Ctrl-C in its terminal, or run `docker compose down` in its folder";
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+        }
+
+        return $"stop what holds it (find it with `{HowToFindHolder(port)}`)";
+    }
 }

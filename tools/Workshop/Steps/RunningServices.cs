@@ -22,7 +22,7 @@ public sealed class RunningServices(
     {
         if (!Ports.IsFree(app.Port))
         {
-            throw new UserError($"port {app.Port} ({app.Name}) is already in use: stop what holds it (find it with `{Ports.HowToFindHolder(app.Port)}`)");
+            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
         }
 
         var dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", "net10.0", app.ProjectName + ".dll");
