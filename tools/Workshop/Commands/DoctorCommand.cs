@@ -82,7 +82,7 @@ public static partial class DoctorCommand
         foreach (var (port, use) in busy)
         {
             failures++;
-            Ui.Fail($"port {port} ({use}) is in use: find what holds it with `{Ports.HowToFindHolder(port)}`; stop it, or stop a running step (Ctrl-C, `docker compose down`)");
+            Ui.Fail($"port {port} ({use}) is in use: {await Ports.HowToFreeAsync(port)}");
         }
 
         Ui.Line();
