@@ -13,9 +13,10 @@ public static class UpCommand
     public static async Task<int> RunAsync(Step step, bool fresh)
     {
         var (apps, infra) = StepServices.Load(step);
-        foreach (var app in apps.Where(a => !Ports.IsFree(a.Port)))
+        // Every port before the build, so that a step still running is reported at once.
+        foreach (var app in apps)
         {
-            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
+            await RunningServices.EnsurePortFreeAsync(app);
         }
 
         foreach (var service in infra)

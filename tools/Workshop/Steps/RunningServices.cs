@@ -20,14 +20,11 @@ public sealed class RunningServices(
     /// <summary>Starts the service and waits until its health endpoint answers.</summary>
     public async Task StartAsync(AppService app, CancellationToken ct)
     {
-        if (!Ports.IsFree(app.Port))
-        {
-            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
-        }
+        await EnsurePortFreeAsync(app);
 
         var dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", "net10.0", app.ProjectName + ".dll");
         Ui.Info($"Starting {app.Name} on {app.Url} ...");
-        var process = LocalProcess.Start(app, dll, environment(app), _width, IndexOf(app));
+        var process = LocalProcess.Start(app, dll, environment(app), _width, colour: apps.ToList().IndexOf(app));
         LocalProcess? ended;
         lock (_gate)
         {
@@ -51,6 +48,15 @@ public sealed class RunningServices(
             Forget(app, process);
             await process.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>Refuses, saying what to do, when something else already listens on the service's port.</summary>
+    public static async Task EnsurePortFreeAsync(AppService app)
+    {
+        if (!Ports.IsFree(app.Port))
+        {
+            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
         }
     }
 
@@ -209,8 +215,6 @@ public sealed class RunningServices(
             }
         }
     }
-
-    private int IndexOf(AppService app) => apps.ToList().IndexOf(app);
 
     private static async Task WaitHealthyAsync(AppService app, LocalProcess process, CancellationToken ct)
     {

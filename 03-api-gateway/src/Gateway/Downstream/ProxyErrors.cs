@@ -38,12 +38,12 @@ public static class ProxyErrors
         }
 
         // The clusters are named after the services they send to.
-        var service = proxy.Cluster?.Config.ClusterId ?? proxy.Route.Config.ClusterId;
+        var service = proxy.Cluster.Config.ClusterId;
         return error.Error switch
         {
             ForwarderError.Request or ForwarderError.RequestCreation => $"The {service} service could not be reached.",
             ForwarderError.RequestTimedOut =>
-                $"The {service} service did not answer within {(proxy.Cluster?.Config.HttpRequest?.ActivityTimeout ?? DefaultActivityTimeout).TotalSeconds:0.#} s.",
+                $"The {service} service did not answer within {(proxy.Cluster.Config.HttpRequest?.ActivityTimeout ?? DefaultActivityTimeout).TotalSeconds:0.#} s.",
             ForwarderError.NoAvailableDestinations => $"The {service} service has no address to send the request to.",
             _ => $"The {service} service could not answer.",
         };
