@@ -6,7 +6,7 @@
 #   (d) yarp:    wrk -> YARP alone (bench/BareProxy: same route, no gateway features) -> accounts
 # Three loads, each path measured in the same run:
 #   full:   wrk's usual closed loop, 32 connections sending as fast as answers come. Prints
-#           requests/s, p50/p99 latency, CPU per request and resident memory, and the ratios
+#           requests/s, p50/p99 latency, CPU and bytes allocated per request, resident memory, and the ratios
 #           gateway/direct, gateway/nginx and gateway/yarp.
 #   paced:  the same fixed request rate on every path (bench/paced.lua), half of what the slowest
 #           path managed at full load; p50/p99 show what each hop adds at a moderate load.
@@ -58,6 +58,9 @@ for project in Accounts Gateway; do
   dotnet build "$step/src/$project/$project.csproj" -c Release -nologo -v quiet >/dev/null
 done
 dotnet build "$root/bench/BareProxy/BareProxy.csproj" -c Release -nologo -v quiet >/dev/null
+# A startup hook in each .NET process writes how many bytes it has allocated (bench/AllocationProbe).
+dotnet build "$root/bench/AllocationProbe/AllocationProbe.csproj" -c Release -nologo -v quiet >/dev/null
+probe="$root/bench/AllocationProbe/bin/Release/net10.0/AllocationProbe.dll"
 
 declare -A pid_of=()
 
@@ -65,6 +68,7 @@ start() { # name project-folder port env...
   local name="$1" folder="$2" port="$3" project; shift 3
   project="$(basename "$folder")"
   (cd "$folder" && exec env "$@" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+    DOTNET_STARTUP_HOOKS="$probe" BENCH_ALLOCATIONS_FILE="$work/$name.allocations" \
     dotnet "bin/Release/net10.0/$project.dll" --urls "http://127.0.0.1:$port" >"$work/$name.log" 2>&1) &
   pids+=("$!")
   pid_of[$name]=$!
@@ -129,6 +133,19 @@ proxy_pids() { # label
   esac
 }
 
+# The file the allocation probe of each path's process writes (none for nginx).
+allocations_file() { # label
+  case "$1" in
+    direct) echo "$work/accounts.allocations" ;;
+    nginx) echo "" ;;
+    *) echo "$work/$1.allocations" ;;
+  esac
+}
+
+allocated_bytes() { # file: bytes the process has allocated so far, or nothing
+  [ -n "$1" ] && awk '{ print $1 }' "$1" 2>/dev/null || true
+}
+
 cpu_ticks() { # sum of user+system clock ticks of the given pids
   for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
 }
@@ -139,12 +156,16 @@ wrk_args() { # label [connections threads]
   printf '%s\n' "${args[@]}"
 }
 
-# label seconds [connections threads [rate]] -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request"
+# label seconds [connections threads [rate]]
+#   -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request proxy-bytes-allocated-per-request" ("-" for nginx)
 # rate: requests per second per wrk thread, sent on schedule (bench/paced.lua); none: as fast as answers come.
 measure() {
   local label="$1" seconds="$2" out="$work/$1.wrk" before after
   mapfile -t args < <(wrk_args "$label" "${3:-}" "${4:-}")
   mapfile -t watched < <(proxy_pids "$label")
+  local probe_file allocated_before allocated_after
+  probe_file=$(allocations_file "$label")
+  allocated_before=$(allocated_bytes "$probe_file")
   before=$(cpu_ticks "${watched[@]}")
   if [ -n "${5:-}" ]; then
     wrk "${args[@]}" -d"${seconds}s" -s "$root/bench/paced.lua" "${urls[$label]}" -- "$5" >"$out"
@@ -152,6 +173,8 @@ measure() {
     wrk "${args[@]}" -d"${seconds}s" "${urls[$label]}" >"$out"
   fi
   after=$(cpu_ticks "${watched[@]}")
+  sleep 0.12 # the probe writes every 50 ms: let it catch up with the end of the load
+  allocated_after=$(allocated_bytes "$probe_file")
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(awk '$1 == "50%" { print $2 }' "$out")
@@ -159,7 +182,11 @@ measure() {
   errors=$(awk '/Non-2xx or 3xx responses:/ { print $5 }' "$out")
   local cpu_us
   cpu_us=$(awk -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" -v r="$rps" -v s="$seconds" 'BEGIN { printf "%.0f", t / hz * 1e6 / (r * s) }')
-  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us"
+  local bytes="-"
+  if [ -n "$allocated_before" ] && [ -n "$allocated_after" ]; then
+    bytes=$(awk -v b="$((allocated_after - allocated_before))" -v r="$rps" -v s="$seconds" 'BEGIN { printf "%.0f", b / (r * s) }')
+  fi
+  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us $bytes"
 }
 
 to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
@@ -222,14 +249,15 @@ accounts_rss=$(rss_kb "Accounts.dll")
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
 awk -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6 }
-  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k] } }
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] = $7 == "-" ? "-" : alloc[$1] + $7 }
+  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; if (alloc[k] != "-") alloc[k] = sprintf("%.0f", alloc[k] / n[k]) } }
   END {
     printf "full load (%s connections, as fast as answers come, mean of the rounds):\n", connections
-    printf "%-8s %12s %10s %10s %8s %16s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request"
+    printf "%-8s %12s %10s %10s %8s %16s %18s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request", "alloc B/request"
     split("direct nginx gateway yarp", order, " ")
-    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k] }
-    printf "(cpu us/request: of accounts for direct, of the proxy in front of it for the others)\n\n"
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f %18s\n", k, rps[k], p50[k], p99[k], err[k], cpu[k], alloc[k] }
+    printf "(cpu and alloc per request: of accounts for direct, of the proxy in front of it for the others;\n"
+    printf " alloc: bytes of .NET memory allocated, which nginx does not have)\n\n"
     printf "gateway/direct throughput: %.2fx\n", rps["gateway"] / rps["direct"]
     printf "gateway/nginx  throughput: %.2fx   (target: at least 0.80x)\n", rps["gateway"] / rps["nginx"]
     printf "gateway/yarp   throughput: %.2fx   (what the gateway features cost over bare YARP)\n", rps["gateway"] / rps["yarp"]

@@ -47,21 +47,18 @@ internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILog
         });
 
         var started = Stopwatch.GetTimestamp();
-        using (logger.BeginScope(new Dictionary<string, object> { ["CorrelationId"] = id }))
+        try
         {
-            try
+            await next(context);
+        }
+        finally
+        {
+            // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
+            var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
+            if (logger.IsEnabled(level))
             {
-                await next(context);
-            }
-            finally
-            {
-                // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
-                var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
-                if (logger.IsEnabled(level))
-                {
-                    LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
-                        context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
-                }
+                LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
+                    context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
             }
         }
     }
