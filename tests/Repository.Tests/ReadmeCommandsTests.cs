@@ -37,6 +37,38 @@ public sealed partial class ReadmeCommandsTests
         }
     }
 
+    [Fact]
+    public void TryItTitle_IsTheWholeItemText_WhenItWrapsOntoTheNextLine()
+    {
+        const string readme = """
+            ## Try it
+
+            1. Send your own id and get it back (then look for it in the log of
+               every service):
+
+               ```bash
+               curl -s localhost:8000/
+               ```
+               ```text
+               ok
+               ```
+
+            2. One line:
+               ```bash
+               curl -s localhost:8000/
+               ```
+               ```text
+               ok
+               ```
+            """;
+
+        var commands = TryItParser.Parse(readme);
+
+        Assert.Equal(
+            ["Send your own id and get it back (then look for it in the log of every service)", "One line"],
+            commands.Select(c => c.Title));
+    }
+
     [Theory]
     [MemberData(nameof(Repo.StepFolders), MemberType = typeof(Repo))]
     public void DotnetRun_UsesTheDocumentedPort(string folder)

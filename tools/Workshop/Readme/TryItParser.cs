@@ -24,6 +24,7 @@ public static partial class TryItParser
 
         var commands = new List<TryItCommand>();
         var title = "";
+        var titleGoesOn = false; // the item's text may wrap onto the lines below it
         var number = 0;
         string? pendingCommand = null;
 
@@ -40,14 +41,26 @@ public static partial class TryItParser
             {
                 number = int.Parse(item.Groups["n"].Value);
                 title = item.Groups["text"].Value.Trim().TrimEnd(':');
+                titleGoesOn = true;
                 continue;
             }
 
             var fence = Fence().Match(line);
             if (!fence.Success)
             {
+                if (titleGoesOn && line.Trim().Length > 0)
+                {
+                    title = $"{title} {line.Trim()}".TrimEnd(':');
+                }
+                else
+                {
+                    titleGoesOn = false;
+                }
+
                 continue;
             }
+
+            titleGoesOn = false;
 
             var (body, end) = ReadBlock(lines, i + 1, fence.Groups["indent"].Value.Length);
             i = end;
