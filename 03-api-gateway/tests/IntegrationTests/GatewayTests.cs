@@ -72,6 +72,17 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.DoesNotContain(_step.Accounts.Log, line => line.Contains(marker, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task OversizedBody_Gets413NamingTheLimit_NotAServiceFailure()
+    {
+        // The gateway's own body limit stops it: the caller's fault, which the answer must not blame
+        // on the users service.
+        var huge = $$"""{"name":"{{new string('x', 20 * 1024)}}","email":"a@example.com"}""";
+        using var response = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body(huge));
+
+        await Problem.AssertDetailAsync(response, HttpStatusCode.RequestEntityTooLarge, "The request body may be at most 16384 bytes.");
+    }
+
     [Theory]
     [InlineData("/api/health")]
     [InlineData("/api/openapi/v1.json")]

@@ -7,7 +7,8 @@ namespace Gateway.Downstream;
 /// <summary>
 /// When the proxy cannot forward a request, YARP answers 502, 503 or 504 with no body, and the
 /// ProblemDetails the defaults write for it carries a title only. This adds which service failed
-/// and how, e.g. "The users service could not be reached."
+/// and how, e.g. "The users service could not be reached." A request the caller got wrong (a body
+/// over the gateway's limit, 413) is not the service's failure: the defaults describe it.
 /// </summary>
 public static class ProxyErrors
 {
@@ -45,6 +46,8 @@ public static class ProxyErrors
             ForwarderError.RequestTimedOut =>
                 $"The {service} service did not answer within {(proxy.Cluster.Config.HttpRequest?.ActivityTimeout ?? DefaultActivityTimeout).TotalSeconds:0.#} s.",
             ForwarderError.NoAvailableDestinations => $"The {service} service has no address to send the request to.",
+            // The caller's side failed: its body broke off or was too large, or it went away.
+            ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled or ForwarderError.RequestCanceled => null,
             _ => $"The {service} service could not answer.",
         };
     }
