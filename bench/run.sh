@@ -249,7 +249,7 @@ accounts_rss=$(rss_kb "Accounts.dll")
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
 awk -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] = $7 == "-" ? "-" : alloc[$1] + $7 }
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] = ($7 == "-" || alloc[$1] == "-") ? "-" : alloc[$1] + $7 }
   END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; if (alloc[k] != "-") alloc[k] = sprintf("%.0f", alloc[k] / n[k]) } }
   END {
     printf "full load (%s connections, as fast as answers come, mean of the rounds):\n", connections
