@@ -4,7 +4,7 @@ using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 
-/// <summary>The gateway's routes live in appsettings.json, and YARP applies an edit while it runs.</summary>
+/// <summary>The gateway's routes and keys live in configuration: YARP applies an edited route while it runs, and keys add up across sources.</summary>
 public sealed class GatewayConfigurationTests
 {
     [Fact]
@@ -46,5 +46,30 @@ public sealed class GatewayConfigurationTests
         Assert.StartsWith("GET /people HTTP/1.1", users.Requests.Last());
         using var old = await client.GetAsync("/api/users");
         Assert.Equal(HttpStatusCode.NotFound, old.StatusCode);
+    }
+
+    [Fact]
+    public async Task SecondKeyFromTheEnvironment_WorksNextToTheDevelopmentKey()
+    {
+        // As the README's "Add a second key": ApiKey__Keys__1=another-key ./workshop up 03, where
+        // appsettings.Development.json holds key 0 (workshop-dev-key) and the environment adds key 1.
+        await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
+        await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ApiKey__Keys__1"] = "another-key",
+            ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),
+        });
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+
+        foreach (var (key, expected) in new[] { ("workshop-dev-key", HttpStatusCode.OK), ("another-key", HttpStatusCode.OK), ("third-key", HttpStatusCode.Unauthorized) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users");
+            request.Headers.Add("X-Api-Key", key);
+            using var response = await client.SendAsync(request);
+            Assert.True(expected == response.StatusCode, $"key '{key}': expected {(int)expected}, got {(int)response.StatusCode}");
+        }
+
+        Assert.Equal(2, users.Requests.Count);
     }
 }
