@@ -20,7 +20,7 @@ public sealed partial class BenchmarkTests
     [Fact]
     public async Task ShortRun_MeasuresEveryPath_AtEveryLoad_WithoutErrors()
     {
-        RequireTools("wrk", "nginx", "curl");
+        Tools.Require("apt-get install wrk nginx-light curl", "wrk", "nginx", "curl");
         var results = Directory.CreateTempSubdirectory("bench-results-").FullName;
 
         var (exitCode, output) = await RunAsync(TimeSpan.FromMinutes(5), new() { ["BENCH_RESULTS_DIR"] = results }, "1", "4", "1");
@@ -82,25 +82,6 @@ public sealed partial class BenchmarkTests
         var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains($"'{argument}' is not a whole number above 0", line);
     }
-
-    private static void RequireTools(params string[] tools)
-    {
-        var missing = tools.Where(t => !OnPath(t)).ToList();
-        if (missing.Count == 0)
-        {
-            return;
-        }
-
-        var message = $"the benchmark needs {string.Join(", ", missing)} (apt-get install wrk nginx-light curl)";
-        // CI installs them (.ci/run); on an attendee's machine without them the test says so and skips.
-        Assert.False(Environment.GetEnvironmentVariable("CI") is "true" or "1", message);
-        Assert.Skip(message);
-    }
-
-    private static bool OnPath(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Concat(["/usr/sbin", "/sbin"])
-            .Any(dir => File.Exists(Path.Combine(dir, tool)));
 
     /// <param name="Allocated">The "alloc B/request" cell, where the table has that column.</param>
     private sealed record Row(double RequestsPerSecond, int Non2xx, string? Allocated);

@@ -64,14 +64,15 @@ public sealed class WorkshopCommand : IAsyncDisposable
         _process.WaitForExit(); // flushes the redirected output
     }
 
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    /// <param name="times">How many times the text must have been printed: 2 waits for a line printed once already.</param>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout, int times = 1)
     {
         var watch = Stopwatch.StartNew();
-        while (!Output.Contains(text, StringComparison.Ordinal))
+        while (Output.Split(text).Length - 1 < times)
         {
             if (_process.HasExited || watch.Elapsed > timeout)
             {
-                throw new Xunit.Sdk.XunitException($"workshop printed no '{text}'.\nstdout:\n{Output}\nstderr:\n{Errors}");
+                throw new Xunit.Sdk.XunitException($"workshop printed '{text}' fewer than {times} times.\nstdout:\n{Output}\nstderr:\n{Errors}");
             }
 
             await Task.Delay(100);

@@ -281,34 +281,21 @@ public sealed class WorkshopUpTests
     public async Task Up_ShowsTheCompilerErrors_AndEndsWithOneLine_WhenTheBuildFails()
     {
         // A workshop folder of one step whose service does not compile.
-        var root = Directory.CreateTempSubdirectory("workshop-broken-").FullName;
-        try
+        using var folder = WorkshopFolder.Create("broken", new Dictionary<string, string>
         {
-            Directory.CreateDirectory(Path.Combine(root, "tools", "Workshop"));
-            File.WriteAllText(Path.Combine(root, "Directory.Packages.props"), "<Project />");
-            File.WriteAllText(Path.Combine(root, "Directory.Build.props"), "<Project />");
-            var step = Path.Combine(root, "01-broken");
-            var project = Path.Combine(step, "src", "Users");
-            Directory.CreateDirectory(project);
-            File.WriteAllText(Path.Combine(step, "Workshop.slnx"), "<Solution />");
-            File.WriteAllText(Path.Combine(step, "README.md"), "# Step 01: Broken\n");
-            File.WriteAllText(Path.Combine(step, "docker-compose.yml"), "services:\n  users:\n    build:\n      context: ..\n      dockerfile: 01-broken/src/Users/Dockerfile\n    ports:\n      - \"${USERS_PORT:-8001}:8080\"\n");
-            File.WriteAllText(Path.Combine(project, "Users.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>");
-            File.WriteAllText(Path.Combine(project, "Program.cs"), "this is not C#");
+            ["docker-compose.yml"] = "services:\n  users:\n    build:\n      context: ..\n      dockerfile: 01-broken/src/Users/Dockerfile\n    ports:\n      - \"${USERS_PORT:-8001}:8080\"\n",
+            ["src/Users/Users.csproj"] = "<Project Sdk=\"Microsoft.NET.Sdk.Web\"><PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>",
+            ["src/Users/Program.cs"] = "this is not C#",
+        });
 
-            var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = root }, "up", "01");
-            await up.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root }, "up", "01");
+        await up.WaitForExitAsync(TimeSpan.FromMinutes(3));
 
-            Assert.Equal(1, up.ExitCode);
-            var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Assert.Contains(errors, line => line.Contains("Program.cs", StringComparison.Ordinal) && line.Contains("error CS", StringComparison.Ordinal));
-            Assert.Equal("workshop: the build of users failed (src/Users/Users.csproj)", errors[^1]);
-            Assert.DoesNotContain("   at ", up.Errors);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        Assert.Equal(1, up.ExitCode);
+        var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(errors, line => line.Contains("Program.cs", StringComparison.Ordinal) && line.Contains("error CS", StringComparison.Ordinal));
+        Assert.Equal("workshop: the build of users failed (src/Users/Users.csproj)", errors[^1]);
+        Assert.DoesNotContain("   at ", up.Errors);
     }
 
     /// <summary>The READMEs' other way to start a service: `dotnet run --project NN-step/src/Users`.</summary>

@@ -43,7 +43,8 @@ static int Usage()
         workshop: run and check the steps of the microservices workshop
 
           workshop list                 the steps, one line each
-          workshop up NN [--fresh]      build step NN and run its services locally (Ctrl-C stops them);
+          workshop up NN [--fresh]      build step NN and run its services locally (Ctrl-C stops them),
+                                        and the infrastructure it needs where its program is installed;
                                         --fresh starts from empty databases; while it runs, type
                                         stop, start, restart, pause or resume and a service's name,
                                         or status

@@ -16,13 +16,10 @@ public static class UpCommand
         // Every port before the build, so that a step still running is reported at once.
         foreach (var app in apps)
         {
-            await RunningServices.EnsurePortFreeAsync(app);
+            await RunningServices.EnsurePortFreeAsync(app.Name, app.Port);
         }
 
-        foreach (var service in infra)
-        {
-            Ui.Warn($"{service.Name} ({service.Image}) is not started by `workshop up`; run it with: docker compose -f {step.Folder}/docker-compose.yml up -d {service.Name}");
-        }
+        var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra);
 
         // Each service keeps its SQLite file in its project folder (data/), unless WORKSHOP_DATA_DIR
         // names another place, as the repository tests do to leave an attendee's data alone.
@@ -50,15 +47,17 @@ public static class UpCommand
         // stop the services too, so that none is left holding its port for the next `up`.
         using var sighup = Register(PosixSignal.SIGHUP, stop);
 
-        var services = new RunningServices(apps, ServiceEnvironment);
+        // The infrastructure first: the step's services may need it as they start.
+        var commands = localInfra.Concat(apps.Select(app => LocalCommand.ForApp(app, ServiceEnvironment(app)))).ToList();
+        var services = new RunningServices(commands, elsewhere);
         try
         {
-            foreach (var app in apps)
+            foreach (var command in commands)
             {
-                await services.StartAsync(app, stop.Token);
+                await services.StartAsync(command, stop.Token);
             }
 
-            PrintTable(step, apps);
+            PrintTable(step, apps, infra, elsewhere);
             services.PrintHelp();
             Ui.Line();
 
@@ -82,6 +81,49 @@ public static class UpCommand
             await services.DisposeAsync();
             Ui.Info($"Stopped {step.Folder}.");
         }
+    }
+
+    /// <summary>
+    /// For each piece of infrastructure: use it where it already runs (docker compose, or started by
+    /// hand), else run its program when installed, else go on without it where the step can, saying
+    /// what is lost, else refuse, naming the command that starts it.
+    /// </summary>
+    private static async Task<(List<LocalCommand> Local, Dictionary<string, string> Elsewhere)> PlanInfrastructureAsync(Step step, IReadOnlyList<InfraService> infra)
+    {
+        var local = new List<LocalCommand>();
+        var elsewhere = new Dictionary<string, string>();
+        foreach (var service in infra)
+        {
+            var compose = $"docker compose -f {step.Folder}/docker-compose.yml up -d {service.Name}";
+            var program = LocalCommand.ProgramName(service);
+            if (!Ports.IsFree(service.Port))
+            {
+                if (!await RunningServices.IsReadyAsync(service.Ready, service.Port, CancellationToken.None))
+                {
+                    throw new UserError($"port {service.Port} ({service.Name}) is already in use, but what holds it does not answer {service.Ready}: {await Ports.HowToFreeAsync(service.Port)}");
+                }
+
+                Ui.Ok($"{service.Name} already runs on {service.Url}: the step uses it");
+                elsewhere[service.Name] = "runs elsewhere: docker compose, or started by hand";
+            }
+            else if (LocalCommand.ForInfra(service, step) is { } command)
+            {
+                local.Add(command);
+            }
+            else if (service.Without is not null)
+            {
+                var missing = program is null ? "workshop cannot run it without Docker" : $"`{program}` is not installed";
+                Ui.Warn($"{service.Name} is not running and {missing}, so {step.Folder} runs without it: {service.Without}. To add it: {compose}");
+                elsewhere[service.Name] = "not running: the step runs without it";
+            }
+            else
+            {
+                var install = program is null ? "" : $"install `{program}` (workshop up then runs it), or ";
+                throw new UserError($"{step.Folder} needs {service.Name}, which is not running: {install}start it with `{compose}`, then run `workshop up {step.Folder[..2]}` again");
+            }
+        }
+
+        return (local, elsewhere);
     }
 
     /// <summary>
@@ -180,19 +222,36 @@ public static class UpCommand
         }
     }
 
-    private static void PrintTable(Step step, IReadOnlyList<AppService> apps)
+    private static void PrintTable(Step step, IReadOnlyList<AppService> apps, IReadOnlyList<InfraService> infra, IReadOnlyDictionary<string, string> elsewhere)
     {
-        var width = Math.Max(7, apps.Max(a => a.Name.Length));
+        var width = Math.Max(7, apps.Select(a => a.Name.Length).DefaultIfEmpty(0).Max());
         Ui.Line();
         Ui.Line($"{step.Folder} is running. Press Ctrl-C to stop.");
         Ui.Line();
-        Ui.Line($"  {"service".PadRight(width)}  {"url",-22}  {"openapi",-42}  health");
-        foreach (var app in apps)
+        if (apps.Count > 0)
         {
-            Ui.Line($"  {app.Name.PadRight(width)}  {app.Url,-22}  {app.Url + "/openapi/v1.json",-42}  {app.Url}/health");
+            Ui.Line($"  {"service".PadRight(width)}  {"url",-22}  {"openapi",-42}  health");
+            foreach (var app in apps)
+            {
+                Ui.Line($"  {app.Name.PadRight(width)}  {app.Url,-22}  {app.Url + "/openapi/v1.json",-42}  {app.Url}/health");
+            }
+
+            Ui.Line();
         }
 
-        Ui.Line();
+        if (infra.Count > 0)
+        {
+            var infraWidth = Math.Max(14, infra.Max(s => s.Name.Length));
+            Ui.Line($"  {"infrastructure".PadRight(infraWidth)}  {"url",-22}  state");
+            foreach (var service in infra)
+            {
+                var runs = elsewhere.TryGetValue(service.Name, out var why) ? why : $"runs here, from {LocalCommand.ProgramName(service)}";
+                Ui.Line($"  {service.Name.PadRight(infraWidth)}  {service.Url,-22}  {runs}");
+            }
+
+            Ui.Line();
+        }
+
         Ui.Line($"Try it: see {step.Folder}/README.md, or run `./workshop check {step.Folder[..2]}` in another terminal.");
         Ui.Line();
     }

@@ -18,47 +18,124 @@ public sealed class LocalProcess : IAsyncDisposable
     /// <summary>Stopped by <see cref="Pause"/>: alive, holding its port, answering nothing.</summary>
     public bool IsPaused { get; private set; }
 
-    public static LocalProcess Start(AppService app, string dll, IReadOnlyDictionary<string, string> environment, int prefixWidth, int colour)
+    public static LocalProcess Start(LocalCommand command, int prefixWidth, int colour)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(command.Program)
         {
-            WorkingDirectory = app.ProjectDirectory,
+            WorkingDirectory = command.WorkingDirectory,
             // The terminal's input is workshop's own (it reads commands from it); the service gets none.
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add(app.Url);
-        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        foreach (var (key, value) in environment)
+        foreach (var argument in command.Arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in command.Environment)
         {
             start.Environment[key] = value;
         }
 
-        var process = Process.Start(start) ?? throw new UserError($"could not start {app.Name}");
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(app.Name, prefixWidth, colour, e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(app.Name, prefixWidth, colour, e.Data); };
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new UserError($"could not start {command.Name}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new UserError($"could not start {command.Name} ({command.Program}): {e.Message}");
+        }
+
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(command.Name, prefixWidth, colour, e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(command.Name, prefixWidth, colour, e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return new LocalProcess(process) { Exited = process.WaitForExitAsync() };
     }
 
-    /// <summary>Freezes the process as Ctrl-Z does (SIGSTOP): a hung service. Not on Windows.</summary>
+    /// <summary>
+    /// Freezes the process as Ctrl-Z does (SIGSTOP): a hung service. Its child processes too, such as
+    /// nginx's workers, which would otherwise go on answering. Not on Windows.
+    /// </summary>
     public void Pause()
     {
-        _ = Kill(_process.Id, SigStop);
+        foreach (var pid in ProcessTree(_process.Id))
+        {
+            _ = Kill(pid, SigStop);
+        }
+
         IsPaused = true;
     }
 
-    /// <summary>Lets a paused process run on (SIGCONT).</summary>
+    /// <summary>Lets a paused process and its children run on (SIGCONT).</summary>
     public void Resume()
     {
-        _ = Kill(_process.Id, SigCont);
+        foreach (var pid in ProcessTree(_process.Id))
+        {
+            _ = Kill(pid, SigCont);
+        }
+
         IsPaused = false;
+    }
+
+    /// <summary>The process and its descendants, parents first: from /proc on Linux, from ps on macOS.</summary>
+    private static List<int> ProcessTree(int root)
+    {
+        var parents = OperatingSystem.IsLinux() ? ParentsFromProc() : ParentsFromPs();
+        var tree = new List<int> { root };
+        for (var i = 0; i < tree.Count; i++)
+        {
+            tree.AddRange(parents.Where(p => p.Parent == tree[i]).Select(p => p.Pid));
+        }
+
+        return tree;
+    }
+
+    private static List<(int Pid, int Parent)> ParentsFromProc()
+    {
+        var list = new List<(int, int)>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid))
+            {
+                continue;
+            }
+
+            try
+            {
+                // "pid (name) state ppid ...": the name may hold spaces and parentheses, so read after the last ')'.
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                list.Add((pid, int.Parse(fields[1])));
+            }
+            catch (IOException)
+            {
+                // The process ended while we looked.
+            }
+        }
+
+        return list;
+    }
+
+    private static List<(int Pid, int Parent)> ParentsFromPs()
+    {
+        var start = new ProcessStartInfo("ps") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-A", "-o", "pid=,ppid=" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var ps = Process.Start(start)!;
+        var output = ps.StandardOutput.ReadToEnd();
+        ps.WaitForExit();
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length == 2)
+            .Select(f => (int.Parse(f[0]), int.Parse(f[1])))
+            .ToList();
     }
 
     /// <summary>Asks the process to shut down as Ctrl-C would, and kills it if it has not stopped in ten seconds.</summary>

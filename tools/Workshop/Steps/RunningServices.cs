@@ -3,28 +3,29 @@ using System.Diagnostics;
 namespace Workshop.Steps;
 
 /// <summary>
-/// The services of a step that `workshop up` runs. Each one can be stopped, started, paused and
-/// resumed while the others run on, so that an instructor can break one on purpose and show what
-/// the rest do. When a service ends by itself, the others keep running too.
+/// The services of a step that `workshop up` runs, its infrastructure included when it runs from a
+/// local program. Each one can be stopped, started, paused and resumed while the others run on, so
+/// that an instructor can break one on purpose and show what the rest do. When a service ends by
+/// itself, the others keep running too.
 /// </summary>
-public sealed class RunningServices(
-    IReadOnlyList<AppService> apps, Func<AppService, IReadOnlyDictionary<string, string>> environment) : IAsyncDisposable
+/// <param name="services">In start order: what the others depend on first.</param>
+/// <param name="elsewhere">Infrastructure the step uses but workshop did not start, with why (already running, not installed).</param>
+public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadOnlyDictionary<string, string> elsewhere) : IAsyncDisposable
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
 
     private readonly object _gate = new();
-    private readonly Dictionary<string, LocalProcess?> _processes = apps.ToDictionary(a => a.Name, _ => (LocalProcess?)null);
-    private readonly int _width = apps.Max(a => a.Name.Length);
+    private readonly Dictionary<string, LocalProcess?> _processes = services.ToDictionary(s => s.Name, _ => (LocalProcess?)null);
+    private readonly int _width = services.Select(s => s.Name.Length).DefaultIfEmpty(7).Max();
     private bool _disposing;
 
-    /// <summary>Starts the service and waits until its health endpoint answers.</summary>
-    public async Task StartAsync(AppService app, CancellationToken ct)
+    /// <summary>Starts the service and waits until it is ready: its health endpoint answers, or its port takes connections.</summary>
+    public async Task StartAsync(LocalCommand app, CancellationToken ct)
     {
-        await EnsurePortFreeAsync(app);
+        await EnsurePortFreeAsync(app.Name, app.Port);
 
-        var dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", "net10.0", app.ProjectName + ".dll");
-        Ui.Info($"Starting {app.Name} on {app.Url} ...");
-        var process = LocalProcess.Start(app, dll, environment(app), _width, colour: apps.ToList().IndexOf(app));
+        Ui.Info(app.IsInfrastructure ? $"Starting {app.Name} ({app.Program}) on {app.Url} ..." : $"Starting {app.Name} on {app.Url} ...");
+        var process = LocalProcess.Start(app, _width, colour: services.ToList().IndexOf(app));
         LocalProcess? ended;
         lock (_gate)
         {
@@ -52,11 +53,11 @@ public sealed class RunningServices(
     }
 
     /// <summary>Refuses, saying what to do, when something else already listens on the service's port.</summary>
-    public static async Task EnsurePortFreeAsync(AppService app)
+    public static async Task EnsurePortFreeAsync(string name, int port)
     {
-        if (!Ports.IsFree(app.Port))
+        if (!Ports.IsFree(port))
         {
-            throw new UserError($"port {app.Port} ({app.Name}) is already in use: {await Ports.HowToFreeAsync(app.Port)}");
+            throw new UserError($"port {port} ({name}) is already in use: {await Ports.HowToFreeAsync(port)}");
         }
     }
 
@@ -75,10 +76,16 @@ public sealed class RunningServices(
                 PrintStatus();
                 return;
             case [var verb, var name] when verb is "stop" or "start" or "restart" or "pause" or "resume":
-                var app = apps.FirstOrDefault(a => a.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+                var app = services.FirstOrDefault(a => a.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
+                if (elsewhere.Keys.FirstOrDefault(n => n.Equals(name, StringComparison.OrdinalIgnoreCase)) is { } other)
+                {
+                    Ui.Fail($"{other} was not started by workshop up, so it cannot {verb} it here ({elsewhere[other]})");
+                    return;
+                }
+
                 if (app is null)
                 {
-                    Ui.Fail($"this step has no service '{name}'; it has {string.Join(", ", apps.Select(a => a.Name))}");
+                    Ui.Fail($"this step has no service '{name}'; it has {string.Join(", ", services.Select(a => a.Name).Concat(elsewhere.Keys))}");
                     return;
                 }
 
@@ -98,7 +105,7 @@ public sealed class RunningServices(
         }
     }
 
-    private async Task ExecuteAsync(string verb, AppService app, CancellationToken ct)
+    private async Task ExecuteAsync(string verb, LocalCommand app, CancellationToken ct)
     {
         var process = ProcessOf(app);
         var running = process is { HasExited: false };
@@ -149,7 +156,7 @@ public sealed class RunningServices(
         }
     }
 
-    private async Task StopAsync(AppService app, LocalProcess process)
+    private async Task StopAsync(LocalCommand app, LocalProcess process)
     {
         Forget(app, process);
         await process.DisposeAsync();
@@ -158,16 +165,19 @@ public sealed class RunningServices(
     /// <summary>What the commands are, printed once the step runs and on `help`.</summary>
     public void PrintHelp()
     {
-        var example = apps[0].Name;
         Ui.Line("While it runs, type a command and Enter:");
-        Ui.Line($"  stop {example}      start {example}      restart {example}");
-        Ui.Line($"  pause {example}     (hangs it: alive, holding its port, answering nothing)      resume {example}");
+        if ((services.FirstOrDefault(s => !s.IsInfrastructure) ?? services.FirstOrDefault())?.Name is { } example)
+        {
+            Ui.Line($"  stop {example}      start {example}      restart {example}");
+            Ui.Line($"  pause {example}     (hangs it: alive, holding its port, answering nothing)      resume {example}");
+        }
+
         Ui.Line("  status      help      (Ctrl-C stops every service)");
     }
 
     private void PrintStatus()
     {
-        foreach (var app in apps)
+        foreach (var app in services)
         {
             var process = ProcessOf(app);
             var (state, pid) = process switch
@@ -178,9 +188,14 @@ public sealed class RunningServices(
             };
             Ui.Line($"  {app.Name.PadRight(_width)}  {state,-8}  {pid,-10}  {app.Url}");
         }
+
+        foreach (var (name, why) in elsewhere)
+        {
+            Ui.Line($"  {name.PadRight(_width)}  {why}");
+        }
     }
 
-    private async Task ReportUnexpectedExitAsync(AppService app, LocalProcess process)
+    private async Task ReportUnexpectedExitAsync(LocalCommand app, LocalProcess process)
     {
         await process.Exited;
         // Ctrl-C in a terminal reaches the services too, and one may exit a moment before workshop's
@@ -197,7 +212,7 @@ public sealed class RunningServices(
         Ui.Warn($"{app.Name} stopped by itself (exit code {process.ExitCode}; its log is above); the other services keep running. `start {app.Name}` starts it again.");
     }
 
-    private LocalProcess? ProcessOf(AppService app)
+    private LocalProcess? ProcessOf(LocalCommand app)
     {
         lock (_gate)
         {
@@ -205,7 +220,7 @@ public sealed class RunningServices(
         }
     }
 
-    private void Forget(AppService app, LocalProcess process)
+    private void Forget(LocalCommand app, LocalProcess process)
     {
         lock (_gate)
         {
@@ -216,9 +231,8 @@ public sealed class RunningServices(
         }
     }
 
-    private static async Task WaitHealthyAsync(AppService app, LocalProcess process, CancellationToken ct)
+    private static async Task WaitHealthyAsync(LocalCommand app, LocalProcess process, CancellationToken ct)
     {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var watch = Stopwatch.StartNew();
         var nextProgress = TimeSpan.FromSeconds(5);
         while (watch.Elapsed < HealthTimeout)
@@ -226,7 +240,7 @@ public sealed class RunningServices(
             ct.ThrowIfCancellationRequested();
             if (watch.Elapsed >= nextProgress)
             {
-                Ui.Info($"  waiting for {app.Name} to answer {app.Url}/health ({watch.Elapsed.TotalSeconds:0} s) ...");
+                Ui.Info($"  waiting for {app.Name} to {app.ReadyDescription} ({watch.Elapsed.TotalSeconds:0} s) ...");
                 nextProgress += TimeSpan.FromSeconds(5);
             }
 
@@ -235,26 +249,46 @@ public sealed class RunningServices(
                 throw new UserError($"{app.Name} exited with code {process.ExitCode} while starting; see its log above");
             }
 
-            try
+            if (await IsReadyAsync(app.ReadyUrl, app.Port, ct))
             {
-                using var response = await http.GetAsync($"{app.Url}/health", ct);
-                if (response.IsSuccessStatusCode)
-                {
-                    Ui.Ok($"{app.Name} is healthy ({watch.Elapsed.TotalSeconds:0.0} s)");
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException) when (!ct.IsCancellationRequested)
-            {
+                Ui.Ok(app.IsInfrastructure ? $"{app.Name} is ready ({watch.Elapsed.TotalSeconds:0.0} s)" : $"{app.Name} is healthy ({watch.Elapsed.TotalSeconds:0.0} s)");
+                return;
             }
 
             await Task.Delay(250, ct);
         }
 
-        throw new UserError($"{app.Name} did not become healthy within {HealthTimeout.TotalSeconds:0} s ({app.Url}/health)");
+        throw new UserError($"{app.Name} did not {app.ReadyDescription} within {HealthTimeout.TotalSeconds:0} s");
+    }
+
+    /// <summary>The ready address answers 2xx; without one, the port accepts a connection.</summary>
+    public static async Task<bool> IsReadyAsync(string? readyUrl, int port, CancellationToken ct)
+    {
+        if (readyUrl is null && port == 0)
+        {
+            // Nothing to ask: a piece of infrastructure that serves no port is ready once it runs.
+            return true;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            if (readyUrl is null)
+            {
+                using var client = new System.Net.Sockets.TcpClient();
+                await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+                return true;
+            }
+
+            using var http = new HttpClient();
+            using var response = await http.GetAsync(readyUrl, timeout.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     /// <summary>Stops every service, the last started first.</summary>
@@ -264,7 +298,7 @@ public sealed class RunningServices(
         lock (_gate)
         {
             _disposing = true;
-            processes = apps.Select(a => _processes[a.Name]).OfType<LocalProcess>().Reverse().ToList();
+            processes = services.Select(a => _processes[a.Name]).OfType<LocalProcess>().Reverse().ToList();
         }
 
         foreach (var process in processes)

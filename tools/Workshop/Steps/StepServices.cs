@@ -11,8 +11,25 @@ public sealed record AppService(string Name, string ProjectDirectory, int Port, 
     public string Url => $"http://localhost:{Port}";
 }
 
-/// <summary>A piece of infrastructure the step runs from an image (Consul, Jaeger, Prometheus ...).</summary>
-public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports);
+/// <summary>
+/// A piece of infrastructure the step runs from an image (Consul, Jaeger, Prometheus ...). Its
+/// <c>x-workshop</c> key in docker-compose.yml says how <c>workshop up</c> runs it without Docker:
+/// <code>
+/// x-workshop:
+///   run: consul agent -dev -client 127.0.0.1     # the installed program and its arguments (in the step folder)
+///   ready: http://localhost:8500/v1/status/leader  # answers 2xx once it serves (else: its port accepts connections)
+///   without: users calls accounts at its configured address   # only when the step serves without it: what is lost
+/// </code>
+/// </summary>
+public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports, string? Run, string? Ready, string? Without)
+{
+    public int Port => Ports.FirstOrDefault();
+
+    /// <summary>Where to look at it: the origin of its ready address, or its first port.</summary>
+    public string Url => Ready is not null && Uri.TryCreate(Ready, UriKind.Absolute, out var ready)
+        ? ready.GetLeftPart(UriPartial.Authority)
+        : $"localhost:{Port}";
+}
 
 /// <summary>
 /// Reads a step's services from its docker-compose.yml, so Docker and the local run share one list:
@@ -49,7 +66,12 @@ public static partial class StepServices
             }
             else
             {
-                infra.Add(new InfraService(name, Scalar(service, "image") ?? "", ports));
+                var local = service.Children.TryGetValue(new YamlScalarNode("x-workshop"), out var x) ? x as YamlMappingNode : null;
+                infra.Add(new InfraService(
+                    name, Scalar(service, "image") ?? "", ports,
+                    local is null ? null : Scalar(local, "run"),
+                    local is null ? null : Scalar(local, "ready"),
+                    local is null ? null : Scalar(local, "without")));
             }
         }
 

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+using Workshop.Steps;
+
+namespace Repository.Tests;
+
+/// <summary>
+/// `workshop up` and a step's infrastructure (the image services of its docker-compose.yml, with an
+/// <c>x-workshop</c> key saying how to run each without Docker). The steps are made up, one per test,
+/// on free ports: nginx stands in for an installed program (CI installs it for the benchmark), and a
+/// program that exists nowhere for one that is not installed.
+/// </summary>
+public sealed class WorkshopInfrastructureTests
+{
+    private static readonly TimeSpan Starting = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public async Task Up_RunsInstalledInfrastructure_StopsPausesAndRestartsIt_AndGoesOnWithoutWhatTheStepCanMiss()
+    {
+        Tools.Require("apt-get install nginx-light", "nginx");
+        var port = WorkshopFolder.FreePort();
+        var tracingPort = WorkshopFolder.FreePort();
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = $$"""
+                services:
+                  web:
+                    image: nginx:1.27
+                    ports:
+                      - "{{port}}:80"
+                    x-workshop:
+                      run: nginx -p . -c nginx.conf -e stderr
+                      ready: http://localhost:{{port}}/ready
+                  tracing:
+                    image: jaegertracing/jaeger:2.15.0
+                    ports:
+                      - "{{tracingPort}}:16686"
+                    x-workshop:
+                      run: workshop-test-no-such-program --all-in-one
+                      without: its traces go nowhere
+                """,
+            ["nginx.conf"] = NginxConfig(port),
+        });
+
+        await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForOutputAsync("(Ctrl-C stops every service)", Starting);
+
+        Assert.Contains($"[warn] tracing is not running and `workshop-test-no-such-program` is not installed, so {folder.Step} runs without it: its traces go nowhere. To add it: docker compose -f {folder.Step}/docker-compose.yml up -d tracing", up.Output);
+        Assert.Matches(@"\[ok\]   web is ready \(\d+\.\d s\)", up.Output);
+        Assert.Matches($@"\n  web +http://localhost:{port} +runs here, from nginx\n", up.Output);
+        Assert.Matches($@"\n  tracing +localhost:{tracingPort} +not running: the step runs without it\n", up.Output);
+        // Its log lines carry its name, as the step's own services' do.
+        Assert.Matches(@"\nweb +\| .*nginx/", up.Output);
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var ready = $"http://localhost:{port}/ready";
+        Assert.Equal("ready", (await http.GetStringAsync(ready)).Trim());
+
+        await up.TypeAsync("pause web");
+        await up.WaitForOutputAsync("[ok]   web is paused", TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAsync<TaskCanceledException>(() => http.GetStringAsync(ready));
+
+        await up.TypeAsync("resume web");
+        await up.WaitForOutputAsync("[ok]   web runs again", TimeSpan.FromSeconds(10));
+        Assert.Equal("ready", (await http.GetStringAsync(ready)).Trim());
+
+        await up.TypeAsync("stop web");
+        await up.WaitForOutputAsync("[ok]   web stopped; the other services keep running.", TimeSpan.FromSeconds(20));
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(ready));
+        Assert.True(Ports.IsFree(port), "nginx's workers let go of its port too");
+
+        await up.TypeAsync("start web");
+        await up.WaitForOutputAsync("[ok]   web is ready", TimeSpan.FromSeconds(20), times: 2);
+        Assert.Equal("ready", (await http.GetStringAsync(ready)).Trim());
+
+        await up.TypeAsync("stop tracing");
+        await up.WaitForOutputAsync("[FAIL] tracing was not started by workshop up, so it cannot stop it here (not running: the step runs without it)", TimeSpan.FromSeconds(10));
+
+        up.Interrupt();
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, up.ExitCode);
+        Assert.Contains($"Stopped {folder.Step}.", up.Output);
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetStringAsync(ready));
+        Assert.True(Ports.IsFree(port), "nothing of nginx is left holding its port");
+    }
+
+    [Fact]
+    public async Task Up_UsesInfrastructureThatAlreadyRuns_AndLeavesItRunning()
+    {
+        // As if started with docker compose: it answers on its port, and workshop cannot run it itself.
+        await using var running = await HealthServer.StartAsync("HTTP/1.1 200 OK", port: WorkshopFolder.FreePort());
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = Compose(running.Port, "workshop-test-no-such-program agent -dev"),
+        });
+
+        await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForOutputAsync("(Ctrl-C stops every service)", Starting);
+
+        Assert.Contains($"[ok]   registry already runs on http://localhost:{running.Port}: the step uses it", up.Output);
+        Assert.Matches($@"\n  registry +http://localhost:{running.Port} +runs elsewhere: docker compose, or started by hand\n", up.Output);
+
+        await up.TypeAsync("stop registry");
+        await up.WaitForOutputAsync("[FAIL] registry was not started by workshop up, so it cannot stop it here (runs elsewhere: docker compose, or started by hand)", TimeSpan.FromSeconds(10));
+
+        up.Interrupt();
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, up.ExitCode);
+        using var http = new HttpClient();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://localhost:{running.Port}/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Up_RefusesWithOneLine_NamingTheCommand_WhenInfrastructureTheStepNeedsIsNeitherRunningNorInstalled()
+    {
+        var port = WorkshopFolder.FreePort();
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = Compose(port, "workshop-test-no-such-program agent -dev"),
+        });
+
+        var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForExitAsync(Starting);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Equal(
+            $"workshop: {folder.Step} needs registry, which is not running: install `workshop-test-no-such-program` (workshop up then runs it), or start it with `docker compose -f {folder.Step}/docker-compose.yml up -d registry`, then run `workshop up 01` again",
+            up.Errors.Trim());
+    }
+
+    [Fact]
+    public async Task Up_RefusesWithOneLine_WhenSomethingElseHoldsTheInfrastructurePort()
+    {
+        // Takes connections and never answers.
+        var squatter = new TcpListener(IPAddress.Loopback, 0);
+        squatter.Start();
+        try
+        {
+            var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
+            using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+            {
+                ["docker-compose.yml"] = Compose(port, "workshop-test-no-such-program agent -dev"),
+            });
+
+            var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+            await up.WaitForExitAsync(Starting);
+
+            Assert.Equal(1, up.ExitCode);
+            Assert.Equal(
+                $"workshop: port {port} (registry) is already in use, but what holds it does not answer http://localhost:{port}/health: stop what holds it (find it with `lsof -i :{port}`)",
+                up.Errors.Trim());
+        }
+        finally
+        {
+            squatter.Stop();
+        }
+    }
+
+    /// <summary>A step whose only service is a registry the step cannot do without.</summary>
+    private static string Compose(int port, string run) => $$"""
+        services:
+          registry:
+            image: hashicorp/consul:1.22.5
+            ports:
+              - "{{port}}:8500"
+            x-workshop:
+              run: {{run}}
+              ready: http://localhost:{{port}}/health
+        """;
+
+    private static Dictionary<string, string> Environment(WorkshopFolder folder) => new()
+    {
+        ["WORKSHOP_ROOT"] = folder.Root,
+        ["PATH"] = Tools.PathWithSystemFolders(),
+    };
+
+    /// <summary>nginx as an unprivileged user runs it: everything it writes stays in the step folder.</summary>
+    private static string NginxConfig(int port) => $$"""
+        daemon off;
+        worker_processes 2;
+        pid nginx.pid;
+        error_log stderr notice;
+        events { worker_connections 64; }
+        http {
+          access_log off;
+          client_body_temp_path temp;
+          proxy_temp_path temp;
+          fastcgi_temp_path temp;
+          uwsgi_temp_path temp;
+          scgi_temp_path temp;
+          server {
+            listen 127.0.0.1:{{port}};
+            location = /ready { return 200 "ready\n"; }
+          }
+        }
+        """;
+}

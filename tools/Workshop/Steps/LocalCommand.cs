@@ -1,0 +1,88 @@
+using Workshop.Readme;
+
+namespace Workshop.Steps;
+
+/// <summary>
+/// How `workshop up` runs one service of a step as a local process: one of the step's own .NET
+/// services, or a piece of infrastructure from a program installed on this machine.
+/// </summary>
+public sealed record LocalCommand(
+    string Name,
+    int Port,
+    string Url,
+    string Program,
+    IReadOnlyList<string> Arguments,
+    string WorkingDirectory,
+    IReadOnlyDictionary<string, string> Environment,
+    string? ReadyUrl,
+    bool IsInfrastructure)
+{
+    /// <summary>What <see cref="RunningServices"/> waits for before it calls the service started.</summary>
+    public string ReadyDescription => ReadyUrl is null ? $"accept connections on port {Port}" : $"answer {ReadyUrl}";
+
+    /// <summary>The service's Debug build, in the Development environment, on its documented port.</summary>
+    public static LocalCommand ForApp(AppService app, IReadOnlyDictionary<string, string> environment)
+    {
+        var dll = Path.Combine(app.ProjectDirectory, "bin", "Debug", "net10.0", app.ProjectName + ".dll");
+        var variables = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["DOTNET_NOLOGO"] = "1",
+        };
+        foreach (var (key, value) in environment)
+        {
+            variables[key] = value;
+        }
+
+        return new LocalCommand(
+            app.Name, app.Port, app.Url, "dotnet", [dll, "--urls", app.Url], app.ProjectDirectory, variables, $"{app.Url}/health", IsInfrastructure: false);
+    }
+
+    /// <summary>
+    /// The infrastructure's <c>run</c> line, when its program is installed here (on the PATH, or a
+    /// path relative to the step folder); null when it is not.
+    /// </summary>
+    public static LocalCommand? ForInfra(InfraService service, Step step)
+    {
+        if (service.Run is null)
+        {
+            return null;
+        }
+
+        var words = ShellWords.Split(service.Run);
+        if (words.Count == 0 || FindProgram(words[0], step.Directory) is not { } program)
+        {
+            return null;
+        }
+
+        return new LocalCommand(
+            service.Name, service.Port, service.Url, program, words.Skip(1).ToList(), step.Directory,
+            new Dictionary<string, string>(), service.Ready, IsInfrastructure: true);
+    }
+
+    /// <summary>The program named first in an infrastructure's <c>run</c> line, for messages.</summary>
+    public static string? ProgramName(InfraService service) =>
+        service.Run is null ? null : ShellWords.Split(service.Run).FirstOrDefault();
+
+    /// <summary>The full path of a program: as the shell finds it on the PATH (with PATHEXT on Windows), or relative to the step.</summary>
+    public static string? FindProgram(string name, string stepDirectory)
+    {
+        if (name.Contains('/') || name.Contains(Path.DirectorySeparatorChar))
+        {
+            var path = Path.GetFullPath(Path.Combine(stepDirectory, name));
+            return IsProgram(path) ? path : null;
+        }
+
+        var extensions = OperatingSystem.IsWindows() && !Path.HasExtension(name)
+            ? (System.Environment.GetEnvironmentVariable("PATHEXT") ?? ".EXE;.CMD;.BAT").Split(';', StringSplitOptions.RemoveEmptyEntries)
+            : [""];
+        var folders = (System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return folders
+            .SelectMany(folder => extensions.Select(extension => Path.Combine(folder, name + extension)))
+            .FirstOrDefault(IsProgram);
+    }
+
+    private static bool IsProgram(string path) =>
+        File.Exists(path)
+        && (OperatingSystem.IsWindows() || (File.GetUnixFileMode(path) & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0);
+}
