@@ -156,6 +156,37 @@ public sealed class WorkshopInfrastructureTests
         }
     }
 
+    [Fact]
+    public async Task Doctor_SaysWhichInfrastructureProgramsAreInstalled()
+    {
+        Tools.Require("apt-get install nginx-light", "nginx");
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = """
+                services:
+                  web:
+                    image: nginx:1.27
+                    ports:
+                      - "80:80"
+                    x-workshop:
+                      run: nginx -p . -c nginx.conf
+                  registry:
+                    image: hashicorp/consul:1.22.5
+                    x-workshop:
+                      run: workshop-test-no-such-program agent -dev
+                  grafana:
+                    image: grafana/grafana:12.0.0
+                """,
+        });
+
+        var doctor = WorkshopCommand.Start(Environment(folder), "doctor");
+        await doctor.WaitForExitAsync(Starting);
+
+        Assert.Matches(@"\[ok\]   nginx installed \(/\S+/nginx\): `workshop up` runs it for step 01\n", doctor.Output);
+        Assert.Contains("[warn] workshop-test-no-such-program not installed: fine with Docker; install it to run step 01 without Docker", doctor.Output);
+        Assert.Contains("[warn] grafana: only docker compose runs it (step 01)", doctor.Output);
+    }
+
     /// <summary>A step whose only service is a registry the step cannot do without.</summary>
     private static string Compose(int port, string run) => $$"""
         services:

@@ -73,6 +73,8 @@ public static partial class DoctorCommand
             Ui.Warn("Docker is installed but its engine is not running: start Docker Desktop (only needed for `docker compose up`)");
         }
 
+        CheckInfrastructure();
+
         var busy = WorkshopPorts.Where(p => !Ports.IsFree(p.Port)).ToList();
         if (busy.Count == 0)
         {
@@ -88,6 +90,35 @@ public static partial class DoctorCommand
         Ui.Line();
         Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The programs of the steps' infrastructure (Consul, Jaeger ...): optional, since `workshop up`
+    /// names the docker compose command for one that is missing, but each one installed spares Docker.
+    /// </summary>
+    private static void CheckInfrastructure()
+    {
+        var uses = StepCatalog.Load(StepCatalog.FindRoot())
+            .SelectMany(step => StepServices.Load(step).Infra.Select(service => (Step: step, Service: service)))
+            .GroupBy(use => LocalCommand.ProgramName(use.Service) ?? use.Service.Name);
+        foreach (var program in uses)
+        {
+            var numbers = program.Select(use => use.Step.Folder[..2]).Distinct().ToList();
+            var steps = (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
+            var (step, service) = program.First();
+            if (service.Run is null)
+            {
+                Ui.Warn($"{service.Name}: only docker compose runs it ({steps})");
+            }
+            else if (LocalCommand.ForInfra(service, step) is { } command)
+            {
+                Ui.Ok($"{program.Key} installed ({command.Program}): `workshop up` runs it for {steps}");
+            }
+            else
+            {
+                Ui.Warn($"{program.Key} not installed: fine with Docker; install it to run {steps} without Docker");
+            }
+        }
     }
 
     /// <summary>Runs a program for its output; null when it is missing, fails or takes more than ten seconds.</summary>

@@ -16,7 +16,7 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
 
     private readonly object _gate = new();
     private readonly Dictionary<string, LocalProcess?> _processes = services.ToDictionary(s => s.Name, _ => (LocalProcess?)null);
-    private readonly int _width = services.Select(s => s.Name.Length).DefaultIfEmpty(7).Max();
+    private readonly int _width = services.Select(s => s.Name).Concat(elsewhere.Keys).Select(name => name.Length).DefaultIfEmpty(0).Max();
     private bool _disposing;
 
     /// <summary>Starts the service and waits until it is ready: its health endpoint answers, or its port takes connections.</summary>
