@@ -20,6 +20,8 @@ public sealed record AppService(string Name, string ProjectDirectory, int Port, 
 ///   ready: http://localhost:8500/v1/status/leader  # answers 2xx once it serves (else: its port accepts connections)
 ///   without: users calls accounts at its configured address   # only when the step serves without it: what is lost
 /// </code>
+/// The program runs in the step folder: what it writes belongs under data/, which git and
+/// `workshop diff` leave out.
 /// </summary>
 public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports, string? Run, string? Ready, string? Without)
 {
