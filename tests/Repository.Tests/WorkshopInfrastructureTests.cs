@@ -91,7 +91,7 @@ public sealed class WorkshopInfrastructureTests
         await using var running = await HealthServer.StartAsync("HTTP/1.1 200 OK", port: WorkshopFolder.FreePort());
         using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
         {
-            ["docker-compose.yml"] = Compose(running.Port, "workshop-test-no-such-program agent -dev"),
+            ["docker-compose.yml"] = RegistryOnly(running.Port),
         });
 
         await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
@@ -113,19 +113,12 @@ public sealed class WorkshopInfrastructureTests
     [Fact]
     public async Task Up_RefusesWithOneLine_NamingTheCommand_WhenInfrastructureTheStepNeedsIsNeitherRunningNorInstalled()
     {
-        var port = WorkshopFolder.FreePort();
-        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
-        {
-            ["docker-compose.yml"] = Compose(port, "workshop-test-no-such-program agent -dev"),
-        });
+        var (exitCode, errors) = await UpWithOnlyARegistryAsync(WorkshopFolder.FreePort());
 
-        var up = WorkshopCommand.Start(Environment(folder), "up", "01");
-        await up.WaitForExitAsync(Starting);
-
-        Assert.Equal(1, up.ExitCode);
+        Assert.Equal(1, exitCode);
         Assert.Equal(
-            $"workshop: {folder.Step} needs registry, which is not running: install `workshop-test-no-such-program` (workshop up then runs it), or start it with `docker compose -f {folder.Step}/docker-compose.yml up -d registry`, then run `workshop up 01` again",
-            up.Errors.Trim());
+            "workshop: 01-infra needs registry, which is not running: install `workshop-test-no-such-program` (workshop up then runs it), or start it with `docker compose -f 01-infra/docker-compose.yml up -d registry`, then run `workshop up 01` again",
+            errors);
     }
 
     [Fact]
@@ -137,18 +130,12 @@ public sealed class WorkshopInfrastructureTests
         try
         {
             var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
-            using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
-            {
-                ["docker-compose.yml"] = Compose(port, "workshop-test-no-such-program agent -dev"),
-            });
+            var (exitCode, errors) = await UpWithOnlyARegistryAsync(port);
 
-            var up = WorkshopCommand.Start(Environment(folder), "up", "01");
-            await up.WaitForExitAsync(Starting);
-
-            Assert.Equal(1, up.ExitCode);
+            Assert.Equal(1, exitCode);
             Assert.Equal(
                 $"workshop: port {port} (registry) is already in use, but what holds it does not answer http://localhost:{port}/health: stop what holds it (find it with `lsof -i :{port}`)",
-                up.Errors.Trim());
+                errors);
         }
         finally
         {
@@ -187,15 +174,28 @@ public sealed class WorkshopInfrastructureTests
         Assert.Contains("[warn] grafana: only docker compose runs it (step 01)", doctor.Output);
     }
 
-    /// <summary>A step whose only service is a registry the step cannot do without.</summary>
-    private static string Compose(int port, string run) => $$"""
+    /// <summary>`workshop up` of a step whose only service is a registry it cannot do without and cannot run, to its end.</summary>
+    private static async Task<(int ExitCode, string Errors)> UpWithOnlyARegistryAsync(int port)
+    {
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = RegistryOnly(port),
+        });
+
+        await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForExitAsync(Starting);
+        return (up.ExitCode, up.Errors.Trim());
+    }
+
+    /// <summary>The compose file of a step whose only service is a registry it cannot do without, and whose program is installed nowhere.</summary>
+    private static string RegistryOnly(int port) => $$"""
         services:
           registry:
             image: hashicorp/consul:1.22.5
             ports:
               - "{{port}}:8500"
             x-workshop:
-              run: {{run}}
+              run: workshop-test-no-such-program agent -dev
               ready: http://localhost:{{port}}/health
         """;
 
