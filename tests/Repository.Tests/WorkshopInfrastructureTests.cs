@@ -144,6 +144,21 @@ public sealed class WorkshopInfrastructureTests
     }
 
     [Fact]
+    public async Task Up_RefusesWithOneLine_WhenARunLineCannotBeRead()
+    {
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = RegistryOnly(WorkshopFolder.FreePort()).Replace("agent -dev", "agent -node 'dev"),
+        });
+
+        await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForExitAsync(Starting);
+
+        Assert.Equal(1, up.ExitCode);
+        Assert.Equal("workshop: 01-infra/docker-compose.yml: the x-workshop run line of registry cannot be read: unterminated single quote", up.Errors.Trim());
+    }
+
+    [Fact]
     public async Task Doctor_SaysWhichInfrastructureProgramsAreInstalled()
     {
         Tools.Require("apt-get install nginx-light", "nginx");

@@ -100,7 +100,7 @@ public static partial class DoctorCommand
     {
         var uses = StepCatalog.Load(StepCatalog.FindRoot())
             .SelectMany(step => StepServices.Load(step).Infra.Select(service => (Step: step, Service: service)))
-            .GroupBy(use => LocalCommand.ProgramName(use.Service) ?? use.Service.Name);
+            .GroupBy(use => use.Service.Program ?? use.Service.Name);
         foreach (var program in uses)
         {
             var numbers = program.Select(use => use.Step.Folder[..2]).Distinct().ToList();

@@ -95,7 +95,7 @@ public static class UpCommand
         foreach (var service in infra)
         {
             var compose = $"docker compose -f {step.Folder}/docker-compose.yml up -d {service.Name}";
-            var program = LocalCommand.ProgramName(service);
+            var program = service.Program;
             if (!Ports.IsFree(service.Port))
             {
                 if (!await RunningServices.IsReadyAsync(service.Ready, service.Port, CancellationToken.None))
@@ -245,7 +245,7 @@ public static class UpCommand
             Ui.Line($"  {"infrastructure".PadRight(infraWidth)}  {"url",-22}  state");
             foreach (var service in infra)
             {
-                var runs = elsewhere.TryGetValue(service.Name, out var why) ? why : $"runs here, from {LocalCommand.ProgramName(service)}";
+                var runs = elsewhere.TryGetValue(service.Name, out var why) ? why : $"runs here, from {service.Program}";
                 Ui.Line($"  {service.Name.PadRight(infraWidth)}  {service.Url,-22}  {runs}");
             }
 

@@ -1,5 +1,3 @@
-using Workshop.Readme;
-
 namespace Workshop.Steps;
 
 /// <summary>
@@ -44,25 +42,15 @@ public sealed record LocalCommand(
     /// </summary>
     public static LocalCommand? ForInfra(InfraService service, Step step)
     {
-        if (service.Run is null)
-        {
-            return null;
-        }
-
-        var words = ShellWords.Split(service.Run);
-        if (words.Count == 0 || FindProgram(words[0], step.Directory) is not { } program)
+        if (service.Program is null || FindProgram(service.Program, step.Directory) is not { } program)
         {
             return null;
         }
 
         return new LocalCommand(
-            service.Name, service.Port, service.Url, program, words.Skip(1).ToList(), step.Directory,
+            service.Name, service.Port, service.Url, program, service.Run!.Skip(1).ToList(), step.Directory,
             new Dictionary<string, string>(), service.Ready, IsInfrastructure: true);
     }
-
-    /// <summary>The program named first in an infrastructure's <c>run</c> line, for messages.</summary>
-    public static string? ProgramName(InfraService service) =>
-        service.Run is null ? null : ShellWords.Split(service.Run).FirstOrDefault();
 
     /// <summary>The full path of a program: as the shell finds it on the PATH (with PATHEXT on Windows), or relative to the step.</summary>
     public static string? FindProgram(string name, string stepDirectory)

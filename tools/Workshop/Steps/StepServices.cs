@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Workshop.Readme;
 using YamlDotNet.RepresentationModel;
 
 namespace Workshop.Steps;
@@ -18,14 +19,18 @@ public sealed record AppService(string Name, string ProjectDirectory, int Port, 
 /// x-workshop:
 ///   run: consul agent -dev -client 127.0.0.1     # the installed program and its arguments (in the step folder)
 ///   ready: http://localhost:8500/v1/status/leader  # answers 2xx once it serves (else: its port accepts connections)
-///   without: users calls accounts at its configured address   # only when the step serves without it: what is lost
+///   without: the services find each other at their configured addresses   # only where the step serves without it: what changes
 /// </code>
 /// The program runs in the step folder: what it writes belongs under data/, which git and
 /// `workshop diff` leave out.
 /// </summary>
-public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports, string? Run, string? Ready, string? Without)
+/// <param name="Run">The <c>run</c> line split into words as a shell would: the program first.</param>
+public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports, IReadOnlyList<string>? Run, string? Ready, string? Without)
 {
     public int Port => Ports.FirstOrDefault();
+
+    /// <summary>The program of the <c>run</c> line, for messages.</summary>
+    public string? Program => Run?[0];
 
     /// <summary>Where to look at it: the origin of its ready address, or its first port.</summary>
     public string Url => Ready is not null && Uri.TryCreate(Ready, UriKind.Absolute, out var ready)
@@ -71,7 +76,7 @@ public static partial class StepServices
                 var local = service.Children.TryGetValue(new YamlScalarNode("x-workshop"), out var x) ? x as YamlMappingNode : null;
                 infra.Add(new InfraService(
                     name, Scalar(service, "image") ?? "", ports,
-                    local is null ? null : Scalar(local, "run"),
+                    local is null ? null : RunLine(step, name, Scalar(local, "run")),
                     local is null ? null : Scalar(local, "ready"),
                     local is null ? null : Scalar(local, "without")));
             }
@@ -123,6 +128,18 @@ public static partial class StepServices
             YamlMappingNode map => map.Children.Keys.OfType<YamlScalarNode>().Select(s => s.Value!).ToList(),
             _ => [],
         };
+    }
+
+    private static List<string>? RunLine(Step step, string service, string? line)
+    {
+        try
+        {
+            return line is null ? null : ShellWords.Split(line) is { Count: > 0 } words ? words.ToList() : null;
+        }
+        catch (FormatException e)
+        {
+            throw new UserError($"{step.Folder}/docker-compose.yml: the x-workshop run line of {service} cannot be read: {e.Message}");
+        }
     }
 
     private static string? Scalar(YamlMappingNode node, string key) =>
