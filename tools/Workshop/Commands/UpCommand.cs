@@ -96,15 +96,15 @@ public static class UpCommand
         {
             var compose = $"docker compose -f {step.Folder}/docker-compose.yml up -d {service.Name}";
             var program = service.Program;
-            if (!Ports.IsFree(service.Port))
+            // Asked before the port is checked: a port Docker publishes need not look taken from here.
+            if (service.Port != 0 && await RunningServices.IsReadyAsync(service.Ready, service.Port, CancellationToken.None))
             {
-                if (!await RunningServices.IsReadyAsync(service.Ready, service.Port, CancellationToken.None))
-                {
-                    throw new UserError($"port {service.Port} ({service.Name}) is already in use, but what holds it does not answer {service.Ready}: {await Ports.HowToFreeAsync(service.Port)}");
-                }
-
                 Ui.Ok($"{service.Name} already runs on {service.Url}: the step uses it");
                 elsewhere[service.Name] = "runs elsewhere: docker compose, or started by hand";
+            }
+            else if (!Ports.IsFree(service.Port))
+            {
+                throw new UserError($"port {service.Port} ({service.Name}) is already in use, but what holds it does not answer {service.Ready ?? "there"}: {await Ports.HowToFreeAsync(service.Port)}");
             }
             else if (LocalCommand.ForInfra(service, step) is { } command)
             {
