@@ -84,6 +84,51 @@ public sealed class WorkshopInfrastructureTests
         Assert.True(Ports.IsFree(port), "nothing of nginx is left holding its port");
     }
 
+    /// <summary>Many programs start from a wrapper script that runs the real one as its child (rabbitmq-server does).</summary>
+    [Fact]
+    public async Task Up_StopsWhatAWrapperScriptStarted_WhenTheScriptItselfWouldLeaveItRunning()
+    {
+        Tools.Require("apt-get install nginx-light", "nginx");
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("the wrapper is a POSIX shell script");
+            return;
+        }
+
+        var port = WorkshopFolder.FreePort();
+        using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = $$"""
+                services:
+                  web:
+                    image: nginx:1.27
+                    ports:
+                      - "{{port}}:80"
+                    x-workshop:
+                      run: ./start-web.sh
+                      ready: http://localhost:{{port}}/ready
+                """,
+            ["nginx.conf"] = NginxConfig(port),
+            // On SIGTERM the shell ends at once and does not pass the signal on: nginx would stay behind.
+            ["start-web.sh"] = "#!/bin/sh\nnginx -p . -c nginx.conf -e stderr &\nwait\n",
+        });
+        File.SetUnixFileMode(Path.Combine(folder.Root, folder.Step, "start-web.sh"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        await using var up = WorkshopCommand.Start(Environment(folder), "up", "01");
+        await up.WaitForOutputAsync("(Ctrl-C stops every service)", Starting);
+        Assert.Contains($"Starting web ({Path.Combine(folder.Root, folder.Step, "start-web.sh")}) on http://localhost:{port} ...", up.Output);
+
+        await up.TypeAsync("stop web");
+        await up.WaitForOutputAsync("[ok]   web stopped", TimeSpan.FromSeconds(20));
+        Assert.True(Ports.IsFree(port), "stop ends nginx too, not only the script that started it");
+
+        await up.TypeAsync("start web");
+        await up.WaitForOutputAsync("[ok]   web is ready", TimeSpan.FromSeconds(20), times: 2);
+        up.Interrupt();
+        await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(Ports.IsFree(port), "Ctrl-C ends nginx too, not only the script that started it");
+    }
+
     [Fact]
     public async Task Up_UsesInfrastructureThatAlreadyRuns_AndLeavesItRunning()
     {

@@ -138,18 +138,28 @@ public sealed class LocalProcess : IAsyncDisposable
             .ToList();
     }
 
-    /// <summary>Asks the process to shut down as Ctrl-C would, and kills it if it has not stopped in ten seconds.</summary>
+    /// <summary>
+    /// Asks the process and its children to shut down as Ctrl-C would, and kills them if they have not
+    /// stopped in ten seconds. The children too: a wrapper script that ends on SIGTERM would leave the
+    /// program it started running, holding its port.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
         {
+            List<int> tree = [];
             if (OperatingSystem.IsWindows())
             {
                 _process.Kill(entireProcessTree: true);
             }
             else
             {
-                _ = Kill(_process.Id, Sigterm);
+                tree = ProcessTree(_process.Id);
+                foreach (var pid in tree)
+                {
+                    _ = Kill(pid, Sigterm);
+                }
+
                 if (IsPaused)
                 {
                     // A stopped process acts on SIGTERM only once it runs again.
@@ -160,11 +170,16 @@ public sealed class LocalProcess : IAsyncDisposable
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             try
             {
+                // Also waits for the end of its output, which its children hold open as long as they run.
                 await _process.WaitForExitAsync(timeout.Token);
             }
             catch (OperationCanceledException)
             {
                 _process.Kill(entireProcessTree: true);
+                foreach (var pid in tree)
+                {
+                    _ = Kill(pid, Sigkill);
+                }
             }
         }
 
@@ -172,6 +187,7 @@ public sealed class LocalProcess : IAsyncDisposable
     }
 
     private const int Sigterm = 15;
+    private const int Sigkill = 9;
     private static readonly int SigStop = OperatingSystem.IsMacOS() ? 17 : 19;
     private static readonly int SigCont = OperatingSystem.IsMacOS() ? 19 : 18;
 
