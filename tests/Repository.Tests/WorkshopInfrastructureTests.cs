@@ -24,13 +24,7 @@ public sealed class WorkshopInfrastructureTests
         {
             ["docker-compose.yml"] = $$"""
                 services:
-                  web:
-                    image: nginx:1.27
-                    ports:
-                      - "{{port}}:80"
-                    x-workshop:
-                      run: nginx -p . -c nginx.conf -e stderr
-                      ready: http://localhost:{{port}}/ready
+                {{WebService(port, "nginx -p . -c nginx.conf -e stderr")}}
                   tracing:
                     image: jaegertracing/jaeger:2.15.0
                     ports:
@@ -98,16 +92,7 @@ public sealed class WorkshopInfrastructureTests
         var port = WorkshopFolder.FreePort();
         using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
         {
-            ["docker-compose.yml"] = $$"""
-                services:
-                  web:
-                    image: nginx:1.27
-                    ports:
-                      - "{{port}}:80"
-                    x-workshop:
-                      run: ./start-web.sh
-                      ready: http://localhost:{{port}}/ready
-                """,
+            ["docker-compose.yml"] = $"services:\n{WebService(port, "./start-web.sh")}\n",
             ["nginx.conf"] = NginxConfig(port),
             // On SIGTERM the shell ends at once and does not pass the signal on: nginx would stay behind.
             ["start-web.sh"] = "#!/bin/sh\nnginx -p . -c nginx.conf -e stderr &\nwait\n",
@@ -264,6 +249,17 @@ public sealed class WorkshopInfrastructureTests
         ["WORKSHOP_ROOT"] = folder.Root,
         ["PATH"] = Tools.PathWithSystemFolders(),
     };
+
+    /// <summary>The compose entry of a web server that nginx.conf (<see cref="NginxConfig"/>) sets up, indented as a service.</summary>
+    private static string WebService(int port, string run) => $$"""
+          web:
+            image: nginx:1.27
+            ports:
+              - "{{port}}:80"
+            x-workshop:
+              run: {{run}}
+              ready: http://localhost:{{port}}/ready
+        """;
 
     /// <summary>nginx as an unprivileged user runs it: everything it writes stays in the step folder.</summary>
     private static string NginxConfig(int port) => $$"""
