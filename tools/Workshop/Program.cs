@@ -50,7 +50,8 @@ static int Usage()
                                         or status
           workshop check NN             run the README's "Try it" commands against the running step
           workshop diff NN MM [--names] what step MM changed relative to step NN (the lesson)
-          workshop doctor               check this machine: .NET SDK, curl, Docker, free ports
+          workshop doctor               check this machine: .NET SDK, curl, Docker, free ports,
+                                        the programs of the steps' infrastructure
 
         NN is a step number (3 or 03) or its folder name (03-api-gateway).
         """);

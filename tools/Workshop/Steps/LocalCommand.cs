@@ -53,7 +53,7 @@ public sealed record LocalCommand(
     }
 
     /// <summary>The full path of a program: as the shell finds it on the PATH (with PATHEXT on Windows), or relative to the step.</summary>
-    public static string? FindProgram(string name, string stepDirectory)
+    private static string? FindProgram(string name, string stepDirectory)
     {
         if (name.Contains('/') || name.Contains(Path.DirectorySeparatorChar))
         {
