@@ -14,6 +14,9 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Asks the ready addresses, every 250 ms while a service starts: one client, not one per question.</summary>
+    private static readonly HttpClient Probe = new();
+
     private readonly object _gate = new();
     private readonly Dictionary<string, LocalProcess?> _processes = services.ToDictionary(s => s.Name, _ => (LocalProcess?)null);
     private readonly int _width = services.Select(s => s.Name).Concat(elsewhere.Keys).Select(name => name.Length).DefaultIfEmpty(0).Max();
@@ -281,8 +284,7 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
                 return true;
             }
 
-            using var http = new HttpClient();
-            using var response = await http.GetAsync(readyUrl, timeout.Token);
+            using var response = await Probe.GetAsync(readyUrl, timeout.Token);
             return response.IsSuccessStatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException || e is OperationCanceledException && !ct.IsCancellationRequested)

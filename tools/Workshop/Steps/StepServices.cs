@@ -24,11 +24,10 @@ public sealed record AppService(string Name, string ProjectDirectory, int Port, 
 /// The program runs in the step folder: what it writes belongs under data/, which git and
 /// `workshop diff` leave out.
 /// </summary>
+/// <param name="Port">The default host port of its first mapping; 0 when it publishes none.</param>
 /// <param name="Run">The <c>run</c> line split into words as a shell would: the program first.</param>
-public sealed record InfraService(string Name, string Image, IReadOnlyList<int> Ports, IReadOnlyList<string>? Run, string? Ready, string? Without)
+public sealed record InfraService(string Name, int Port, IReadOnlyList<string>? Run, string? Ready, string? Without)
 {
-    public int Port => Ports.FirstOrDefault();
-
     /// <summary>The program of the <c>run</c> line, for messages.</summary>
     public string? Program => Run?[0];
 
@@ -75,7 +74,7 @@ public static partial class StepServices
             {
                 var local = service.Children.TryGetValue(new YamlScalarNode("x-workshop"), out var x) ? x as YamlMappingNode : null;
                 infra.Add(new InfraService(
-                    name, Scalar(service, "image") ?? "", ports,
+                    name, ports.FirstOrDefault(),
                     local is null ? null : RunLine(step, name, Scalar(local, "run")),
                     local is null ? null : Scalar(local, "ready"),
                     local is null ? null : Scalar(local, "without")));
