@@ -6,11 +6,13 @@
 #   (d) yarp:    wrk -> YARP alone (bench/BareProxy: same route, no gateway features) -> accounts
 # Three loads, each path measured in the same run:
 #   full:   wrk's usual closed loop, 32 connections sending as fast as answers come. Prints
-#           requests/s, p50/p99 latency, CPU and bytes allocated per request, resident memory, and the ratios
+#           requests/s, p50/p99 latency, CPU and bytes allocated per request, the time the .NET
+#           processes spent compiling code (JIT) meanwhile, resident memory, and the ratios
 #           gateway/direct, gateway/nginx and gateway/yarp.
 #   paced:  the same fixed request rate on every path (bench/paced.lua), half of what the slowest
 #           path managed at full load; p50/p99 show what each hop adds at a moderate load.
 #   light:  one connection, one request at a time.
+# Before it measures, it warms each path up until the .NET processes have stopped compiling code.
 # Everything runs on loopback, on ports 18000-18080.
 #
 # Usage: bench/run.sh [duration-seconds] [connections] [rounds]     (defaults: 10 32 3)
@@ -58,9 +60,10 @@ for project in Accounts Gateway; do
   dotnet build "$step/src/$project/$project.csproj" -c Release -nologo -v quiet >/dev/null
 done
 dotnet build "$root/bench/BareProxy/BareProxy.csproj" -c Release -nologo -v quiet >/dev/null
-# A startup hook in each .NET process writes how many bytes it has allocated (bench/AllocationProbe).
-dotnet build "$root/bench/AllocationProbe/AllocationProbe.csproj" -c Release -nologo -v quiet >/dev/null
-probe="$root/bench/AllocationProbe/bin/Release/net10.0/AllocationProbe.dll"
+# A startup hook in each .NET process writes how many bytes it has allocated and how long it has
+# spent compiling code (bench/RuntimeProbe).
+dotnet build "$root/bench/RuntimeProbe/RuntimeProbe.csproj" -c Release -nologo -v quiet >/dev/null
+probe="$root/bench/RuntimeProbe/bin/Release/net10.0/RuntimeProbe.dll"
 
 declare -A pid_of=()
 
@@ -68,7 +71,7 @@ start() { # name project-folder port env...
   local name="$1" folder="$2" port="$3" project; shift 3
   project="$(basename "$folder")"
   (cd "$folder" && exec env "$@" ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-    DOTNET_STARTUP_HOOKS="$probe" BENCH_ALLOCATIONS_FILE="$work/$name.allocations" \
+    DOTNET_STARTUP_HOOKS="$probe" BENCH_PROBE_FILE="$work/$name.probe" \
     dotnet "bin/Release/net10.0/$project.dll" --urls "http://127.0.0.1:$port" >"$work/$name.log" 2>&1) &
   pids+=("$!")
   pid_of[$name]=$!
@@ -133,17 +136,21 @@ proxy_pids() { # label
   esac
 }
 
-# The file the allocation probe of each path's process writes (none for nginx).
-allocations_file() { # label
+# The file the runtime probe of each path's process writes (none for nginx).
+probe_file() { # label
   case "$1" in
-    direct) echo "$work/accounts.allocations" ;;
+    direct) echo "$work/accounts.probe" ;;
     nginx) echo "" ;;
-    *) echo "$work/$1.allocations" ;;
+    *) echo "$work/$1.probe" ;;
   esac
 }
 
 allocated_bytes() { # file: bytes the process has allocated so far, or nothing
   [ -n "$1" ] && awk '{ print $1 }' "$1" 2>/dev/null || true
+}
+
+jit_ms() { # milliseconds all three .NET processes have spent compiling code so far
+  cat "$work/accounts.probe" "$work/gateway.probe" "$work/yarp.probe" 2>/dev/null | awk '{ s += $5 } END { print s + 0 }'
 }
 
 cpu_ticks() { # sum of user+system clock ticks of the given pids
@@ -157,15 +164,17 @@ wrk_args() { # label [connections threads]
 }
 
 # label seconds [connections threads [rate]]
-#   -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request proxy-bytes-allocated-per-request" ("-" for nginx)
+#   -> prints "label rps p50 p99 non2xx proxy-cpu-us-per-request proxy-bytes-allocated-per-request jit-ms"
+#      (bytes: "-" for nginx; jit-ms: what all .NET processes spent compiling code during the measurement)
 # rate: requests per second per wrk thread, sent on schedule (bench/paced.lua); none: as fast as answers come.
 measure() {
   local label="$1" seconds="$2" out="$work/$1.wrk" before after
   mapfile -t args < <(wrk_args "$label" "${3:-}" "${4:-}")
   mapfile -t watched < <(proxy_pids "$label")
-  local probe_file allocated_before allocated_after
-  probe_file=$(allocations_file "$label")
-  allocated_before=$(allocated_bytes "$probe_file")
+  local probe allocated_before allocated_after jit_before jit_after
+  probe=$(probe_file "$label")
+  allocated_before=$(allocated_bytes "$probe")
+  jit_before=$(jit_ms)
   before=$(cpu_ticks "${watched[@]}")
   if [ -n "${5:-}" ]; then
     wrk "${args[@]}" -d"${seconds}s" -s "$root/bench/paced.lua" "${urls[$label]}" -- "$5" >"$out"
@@ -174,7 +183,8 @@ measure() {
   fi
   after=$(cpu_ticks "${watched[@]}")
   sleep 0.12 # the probe writes every 50 ms: let it catch up with the end of the load
-  allocated_after=$(allocated_bytes "$probe_file")
+  allocated_after=$(allocated_bytes "$probe")
+  jit_after=$(jit_ms)
   local rps p50 p99 errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   p50=$(awk '$1 == "50%" { print $2 }' "$out")
@@ -186,7 +196,7 @@ measure() {
   if [ -n "$allocated_before" ] && [ -n "$allocated_after" ]; then
     bytes=$(awk -v b="$((allocated_after - allocated_before))" -v r="$rps" -v s="$seconds" 'BEGIN { printf "%.0f", b / (r * s) }')
   fi
-  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us $bytes"
+  echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us $bytes $((jit_after - jit_before))"
 }
 
 to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
@@ -194,10 +204,24 @@ to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
 }
 
 : >"$work/summary"
-# Warm-up: the .NET processes compile their hot paths (tiered JIT) and fill their connection pools;
-# accounts serves all four paths, so it is warmed through each of them before anything counts.
-echo "Warming up (4 x ${duration}s) ..."
-for label in direct nginx gateway yarp; do measure "$label" "$duration" >/dev/null; done
+# Warm-up: the .NET processes compile their hot code twice over (tiered JIT: a quick version first,
+# an optimized one once a method has run often), on the same two cores the load runs on. Under load
+# that takes a minute or more, and a round measured meanwhile shows the compiler, not the proxy. So
+# each path is loaded in rounds until one spends under 1% of its time compiling (all .NET processes
+# together: accounts serves every path), at most warmup_rounds rounds.
+warmup_rounds=12
+declare -A warmed=()
+still_compiling=()
+echo "Warming up each path until the .NET processes stop compiling code (rounds of ${duration}s, at most $warmup_rounds) ..."
+for label in direct nginx gateway yarp; do
+  for round in $(seq 1 "$warmup_rounds"); do
+    read -r _ rps _ _ _ _ _ jit < <(measure "$label" "$duration")
+    echo "  warm-up $label, round $round: $rps requests/s, $jit ms compiling"
+    warmed[$label]=$round
+    (( jit * 100 < duration * 1000 )) && break
+    (( round < warmup_rounds )) || still_compiling+=("$label")
+  done
+done
 
 # Rounds alternate the four paths so that drift on the machine touches each of them alike.
 measure_rounds() { # file [rate]: one line per path and round, appended to the file
@@ -248,16 +272,19 @@ accounts_rss=$(rss_kb "Accounts.dll")
 
 report="$results/$(date -u +%Y%m%dT%H%M%SZ).txt"
 # Per path: the mean over the rounds.
-awk -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] = ($7 == "-" || alloc[$1] == "-") ? "-" : alloc[$1] + $7 }
-  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; if (alloc[k] != "-") alloc[k] = sprintf("%.0f", alloc[k] / n[k]) } }
+warmup="direct ${warmed[direct]}, nginx ${warmed[nginx]}, gateway ${warmed[gateway]}, yarp ${warmed[yarp]}"
+unwarmed="${still_compiling[*]:-}"
+awk -v warmup="$warmup" -v unwarmed="${unwarmed// /, }" -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss="$gateway_rss" -v y_rss="$yarp_rss" -v n_rss="$nginx_rss" -v a_rss="$accounts_rss" '
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] = ($7 == "-" || alloc[$1] == "-") ? "-" : alloc[$1] + $7; jit[$1] += $8 }
+  END { for (k in n) { rps[k] /= n[k]; p50[k] /= n[k]; p99[k] /= n[k]; cpu[k] /= n[k]; jit[k] /= n[k]; if (alloc[k] != "-") alloc[k] = sprintf("%.0f", alloc[k] / n[k]) } }
   END {
     printf "full load (%s connections, as fast as answers come, mean of the rounds):\n", connections
-    printf "%-8s %12s %10s %10s %8s %16s %18s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request", "alloc B/request"
+    printf "%-8s %12s %10s %10s %8s %16s %18s %8s\n", "path", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request", "alloc B/request", "jit ms"
     split("direct nginx gateway yarp", order, " ")
-    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f %18s\n", k, rps[k], p50[k], p99[k], err[k], cpu[k], alloc[k] }
+    for (i = 1; i <= 4; i++) { k = order[i]; printf "%-8s %12.0f %10.3f %10.3f %8d %16.0f %18s %8.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k], alloc[k], jit[k] }
     printf "(cpu and alloc per request: of accounts for direct, of the proxy in front of it for the others;\n"
-    printf " alloc: bytes of .NET memory allocated, which nginx does not have)\n\n"
+    printf " alloc: bytes of .NET memory allocated, which nginx does not have;\n"
+    printf " jit: milliseconds the .NET processes spent compiling code during a round, near 0 once warm)\n\n"
     printf "gateway/direct throughput: %.2fx\n", rps["gateway"] / rps["direct"]
     printf "gateway/nginx  throughput: %.2fx   (target: at least 0.80x)\n", rps["gateway"] / rps["nginx"]
     printf "gateway/yarp   throughput: %.2fx   (what the gateway features cost over bare YARP)\n", rps["gateway"] / rps["yarp"]
@@ -266,6 +293,8 @@ awk -v connections="$connections" -v steal="$steal" -v cores="$(nproc)" -v g_rss
     printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
     printf "\nresident memory after the run: gateway %.0f MB, bare YARP %.0f MB, nginx (all processes) %.0f MB, accounts %.0f MB\n", g_rss / 1024, y_rss / 1024, n_rss / 1024, a_rss / 1024
     printf "machine: %s cores, shared by wrk, the proxies and accounts; CPU time stolen by the hypervisor while measuring: %s\n", cores, steal
+    printf "warm-up: rounds per path until one spent under 1%% of its time compiling code: %s\n", warmup
+    if (unwarmed != "") printf "(%s: still compiling after the last warm-up round, so their figures include the compiler)\n", unwarmed
   }' "$work/summary" | tee "$report"
 
 latency_table() { # title file: per path, the mean of its rounds' requests/s, p50, p99 and non-2xx

@@ -36,7 +36,7 @@ public sealed partial class BenchmarkTests
             Assert.All(new[] { full[path], paced[path], light[path] }, row => Assert.Equal(0, row.Non2xx));
         }
 
-        // The allocation probe reports every .NET process; nginx has no .NET memory to report.
+        // The runtime probe reports every .NET process's allocations; nginx has no .NET memory to report.
         foreach (var path in Paths.Where(p => p != "nginx"))
         {
             Assert.True(double.TryParse(full[path].Allocated, CultureInfo.InvariantCulture, out var bytes) && bytes > 0,
@@ -44,6 +44,11 @@ public sealed partial class BenchmarkTests
         }
 
         Assert.Equal("-", full["nginx"].Allocated);
+
+        // The runtime probe also says how long the .NET processes spent compiling code during the
+        // rounds, and the warm-up says how many rounds each path needed before they stopped.
+        Assert.All(Paths, path => Assert.True(full[path].JitMilliseconds >= 0, $"no compile time for {path}:\n{output}"));
+        Assert.Matches(@"warm-up: rounds per path until one spent under 1% of its time compiling code: direct [0-9]+", output);
 
         // The paced phase sends the rate it announces: well below what an unpaced 4-connection run
         // reaches, and not far under it either.
@@ -84,7 +89,8 @@ public sealed partial class BenchmarkTests
     }
 
     /// <param name="Allocated">The "alloc B/request" cell, where the table has that column.</param>
-    private sealed record Row(double RequestsPerSecond, int Non2xx, string? Allocated);
+    /// <param name="JitMilliseconds">The "jit ms" cell, where the table has that column; -1 where not.</param>
+    private sealed record Row(double RequestsPerSecond, int Non2xx, string? Allocated, double JitMilliseconds);
 
     /// <summary>The rows of the report table under the heading that starts with <paramref name="heading"/>.</summary>
     private static Dictionary<string, Row> Table(string output, string heading)
@@ -97,6 +103,7 @@ public sealed partial class BenchmarkTests
         Assert.Equal("path", header[0]);
         var non2xxColumn = Array.IndexOf(header, "non-2xx");
         var allocatedColumn = Array.IndexOf(header, "alloc B/request");
+        var jitColumn = Array.IndexOf(header, "jit ms");
 
         var rows = new Dictionary<string, Row>();
         foreach (var line in lines.Skip(start + 2).TakeWhile(l => TableRow().IsMatch(l)))
@@ -105,7 +112,8 @@ public sealed partial class BenchmarkTests
             rows[cells[0]] = new Row(
                 double.Parse(cells[1], CultureInfo.InvariantCulture),
                 int.Parse(cells[non2xxColumn], CultureInfo.InvariantCulture),
-                allocatedColumn >= 0 ? cells[allocatedColumn] : null);
+                allocatedColumn >= 0 ? cells[allocatedColumn] : null,
+                jitColumn >= 0 ? double.Parse(cells[jitColumn], CultureInfo.InvariantCulture) : -1);
         }
 
         Assert.Equal(Paths.Order(), rows.Keys.Order());
