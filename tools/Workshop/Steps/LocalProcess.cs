@@ -62,7 +62,7 @@ public sealed class LocalProcess : IAsyncDisposable
     /// </summary>
     public void Pause()
     {
-        foreach (var pid in ProcessTree(_process.Id))
+        foreach (var pid in ProcessTree.Of(_process.Id))
         {
             _ = Kill(pid, SigStop);
         }
@@ -73,69 +73,12 @@ public sealed class LocalProcess : IAsyncDisposable
     /// <summary>Lets a paused process and its children run on (SIGCONT).</summary>
     public void Resume()
     {
-        foreach (var pid in ProcessTree(_process.Id))
+        foreach (var pid in ProcessTree.Of(_process.Id))
         {
             _ = Kill(pid, SigCont);
         }
 
         IsPaused = false;
-    }
-
-    /// <summary>The process and its descendants, parents first: from /proc on Linux, from ps on macOS.</summary>
-    private static List<int> ProcessTree(int root)
-    {
-        var parents = OperatingSystem.IsLinux() ? ParentsFromProc() : ParentsFromPs();
-        var tree = new List<int> { root };
-        for (var i = 0; i < tree.Count; i++)
-        {
-            tree.AddRange(parents.Where(p => p.Parent == tree[i]).Select(p => p.Pid));
-        }
-
-        return tree;
-    }
-
-    private static List<(int Pid, int Parent)> ParentsFromProc()
-    {
-        var list = new List<(int, int)>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                // "pid (name) state ppid ...": the name may hold spaces and parentheses, so read after the last ')'.
-                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                list.Add((pid, int.Parse(fields[1])));
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
-            }
-        }
-
-        return list;
-    }
-
-    private static List<(int Pid, int Parent)> ParentsFromPs()
-    {
-        var start = new ProcessStartInfo("ps") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { "-A", "-o", "pid=,ppid=" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var ps = Process.Start(start)!;
-        var output = ps.StandardOutput.ReadToEnd();
-        ps.WaitForExit();
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(f => f.Length == 2)
-            .Select(f => (int.Parse(f[0]), int.Parse(f[1])))
-            .ToList();
     }
 
     /// <summary>
@@ -154,7 +97,7 @@ public sealed class LocalProcess : IAsyncDisposable
             }
             else
             {
-                tree = ProcessTree(_process.Id);
+                tree = ProcessTree.Of(_process.Id);
                 foreach (var pid in tree)
                 {
                     _ = Kill(pid, Sigterm);
