@@ -1,11 +1,13 @@
 # The workshop command in PowerShell: ./workshop.ps1 list | up NN | check NN | diff NN MM | doctor
 $ErrorActionPreference = 'Stop'
 $tool = Join-Path $PSScriptRoot 'tools/Workshop'
+# Errors are one line on standard error and exit code 1, as from ./workshop. Write-Error would throw
+# here ('Stop' above): an error record of several lines in Windows PowerShell 5.1, and no `exit 1`.
 if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
-    Write-Error 'workshop: the .NET SDK is not installed: https://dotnet.microsoft.com/download/dotnet/10.0'
+    [Console]::Error.WriteLine('workshop: the .NET SDK is not installed: https://dotnet.microsoft.com/download/dotnet/10.0')
     exit 1
 }
 dotnet build (Join-Path $tool 'Workshop.csproj') -c Release -nologo -v quiet '-clp:ErrorsOnly;NoSummary' | Write-Host
-if ($LASTEXITCODE -ne 0) { Write-Error 'workshop: could not build tools/Workshop'; exit 1 }
+if ($LASTEXITCODE -ne 0) { [Console]::Error.WriteLine('workshop: could not build tools/Workshop'); exit 1 }
 dotnet (Join-Path $tool 'bin/Release/net10.0/Workshop.dll') @args
 exit $LASTEXITCODE
