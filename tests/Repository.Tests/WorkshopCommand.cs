@@ -60,7 +60,16 @@ public sealed class WorkshopCommand : IAsyncDisposable
     public async Task WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(cts.Token);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            var state = _process.HasExited ? "has exited, but something still holds its output open" : "is still running";
+            throw new Xunit.Sdk.XunitException($"workshop {state} after {timeout.TotalSeconds:0} s.\nstdout:\n{Output}\nstderr:\n{Errors}");
+        }
+
         _process.WaitForExit(); // flushes the redirected output
     }
 

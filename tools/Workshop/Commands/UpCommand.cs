@@ -44,7 +44,8 @@ public static class UpCommand
         using var sigint = Register(PosixSignal.SIGINT, stop);
         using var sigterm = Register(PosixSignal.SIGTERM, stop);
         // The terminal window closed (on Windows: the console window), or the SSH session dropped:
-        // stop the services too, so that none is left holding its port for the next `up`.
+        // stop the services too, so that none is left holding its port for the next `up`. Under nohup
+        // the signal stays ignored (.NET does not handle a signal ignored at start): the step runs on.
         using var sighup = Register(PosixSignal.SIGHUP, stop);
 
         // The infrastructure first: the step's services may need it as they start.
