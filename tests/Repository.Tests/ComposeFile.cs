@@ -50,6 +50,11 @@ public sealed partial class ComposeService(string name, YamlMappingNode node, st
         ? ((YamlSequenceNode)ports).Children.Select(p => ((YamlScalarNode)p).Value!).ToList()
         : [];
 
+    /// <summary>"users-data:/app/data" gives ("users-data", "/app/data").</summary>
+    public IReadOnlyList<(string Source, string Target)> Volumes => Node.Children.TryGetValue("volumes", out var volumes)
+        ? ((YamlSequenceNode)volumes).Children.Select(v => ((YamlScalarNode)v).Value!.Split(':')).Select(v => (v[0], v[1])).ToList()
+        : [];
+
     public YamlMappingNode? Healthcheck => Node.Children.TryGetValue("healthcheck", out var h) ? (YamlMappingNode)h : null;
 
     /// <summary>"${USERS_PORT:-8001}:8080" gives (8001, 8080).</summary>

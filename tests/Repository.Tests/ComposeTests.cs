@@ -16,8 +16,11 @@ public sealed partial class ComposeTests
     };
 
     /// <summary>Every step's compose file, and the root one that runs the most complete step.</summary>
-    public static TheoryData<string> ComposeFiles => new(
-        Repo.Steps.Select(s => Path.Combine(s.Folder, "docker-compose.yml")).Append("docker-compose.yml"));
+    public static TheoryData<string> ComposeFiles => new(ComposeFilePaths);
+
+    /// <summary>The same, relative to the repository root.</summary>
+    public static IEnumerable<string> ComposeFilePaths =>
+        Repo.Steps.Select(s => Path.Combine(s.Folder, "docker-compose.yml")).Append("docker-compose.yml");
 
     [Theory]
     [MemberData(nameof(ComposeFiles))]
