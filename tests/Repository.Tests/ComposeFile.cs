@@ -55,6 +55,13 @@ public sealed partial class ComposeService(string name, YamlMappingNode node, st
         ? ((YamlSequenceNode)volumes).Children.Select(v => ((YamlScalarNode)v).Value!.Split(':')).Select(v => (v[0], v[1])).ToList()
         : [];
 
+    /// <summary>The services this one waits for, with the condition it waits on ("service_healthy").</summary>
+    public IReadOnlyDictionary<string, string> DependsOn => Node.Children.TryGetValue("depends_on", out var dependsOn)
+        ? ((YamlMappingNode)dependsOn).Children.ToDictionary(
+            d => ((YamlScalarNode)d.Key).Value!,
+            d => Scalar((YamlMappingNode)d.Value, "condition") ?? "service_started")
+        : [];
+
     public YamlMappingNode? Healthcheck => Node.Children.TryGetValue("healthcheck", out var h) ? (YamlMappingNode)h : null;
 
     /// <summary>"${USERS_PORT:-8001}:8080" gives (8001, 8080).</summary>

@@ -121,6 +121,36 @@ public sealed partial class ComposeTests
         }
     }
 
+    /// <summary>
+    /// Inside compose a service reaches another by its service name on the container port, never
+    /// localhost (the container itself) or a host port, and waits until that one is healthy.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
+    public void ServiceAddresses_NameAnotherServiceOnItsContainerPort_AndWaitUntilItIsHealthy(string file)
+    {
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
+        {
+            foreach (var (key, value) in service.Environment)
+            {
+                if (!Uri.TryCreate(value, UriKind.Absolute, out var address) || address.Scheme is not ("http" or "https"))
+                {
+                    continue;
+                }
+
+                var where = $"{service.Name}: {key}={value}";
+                Assert.False(address.IsLoopback, $"{where}: inside a container, {address.Host} is that container itself; name the service");
+                Assert.True(compose.Services.TryGetValue(address.Host, out var target), $"{where} names no service of {file}");
+                Assert.True(target.IsBuilt, $"{where}: {address.Host} is not one of the workshop's services");
+                Assert.True(address.Port == 8080, $"{where}: inside compose {address.Host} listens on 8080, whatever its host port");
+                Assert.True(
+                    service.DependsOn.GetValueOrDefault(address.Host) == "service_healthy",
+                    $"{where}: {service.Name} should wait for {address.Host} (depends_on: {address.Host}: condition: service_healthy)");
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ComposeFiles))]
     public void Images_ArePinned(string file)
