@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Workshop.Readme;
+
+namespace Repository.Tests;
+
+/// <summary>
+/// What `docker compose up --build` does with a compose file, done without Docker (none runs here):
+/// every service's image built from its Dockerfile in a folder of its own (<see cref="DockerImage"/>:
+/// restore from the project files alone, publish from the build context less .dockerignore); the
+/// services started in the order their depends_on asks, in the Production environment with the
+/// compose file's environment, each waited for until the compose healthcheck passes; then the "Try
+/// it" commands of the step's README run against them. Where Docker differs, the test stands in:
+/// each container's port 8080 is a free port on loopback, and an address naming another service
+/// (http://accounts:8080) names that service's port.
+/// </summary>
+public sealed partial class ComposeUpTests
+{
+    private static readonly TimeSpan Healthy = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Build output and databases from the attendee's own runs stay out of the images: an obj folder
+    /// restored on the host (another OS, other paths) copied over the container's own breaks its build.
+    /// </summary>
+    [Theory]
+    [InlineData("01-starter/src/Users/obj/project.assets.json", true)]
+    [InlineData("03-api-gateway/src/Gateway/bin/Release/net10.0/Gateway.dll", true)]
+    [InlineData("01-starter/src/Accounts/data/accounts.db", true)]
+    [InlineData("01-starter/tests/IntegrationTests/TestResults/run.trx", true)]
+    [InlineData("somewhere/users.db", true)]
+    [InlineData("bench/run.sh", true)]
+    [InlineData(".git/HEAD", true)]
+    [InlineData("Directory.Build.props", false)]
+    [InlineData("01-starter/src/Users/Users.csproj", false)]
+    [InlineData("01-starter/src/Users/Data/UsersDb.cs", false)]
+    [InlineData("03-api-gateway/src/Gateway/Downstream/DownstreamClients.cs", false)]
+    [InlineData("01-starter/src/Users/binding.db.cs", false)]
+    public void DockerIgnore_LeavesOutBuildOutputAndDatabases_AndKeepsTheSources(string path, bool excluded) =>
+        Assert.Equal(excluded, DockerIgnore.Load(Repo.Root).Excludes(path));
+
+    [Theory]
+    [MemberData(nameof(ComposeTests.ComposeFiles), MemberType = typeof(ComposeTests))]
+    public async Task ComposeUp_BuildsAndStartsEveryService_AndTheReadmeCommandsPrintWhatItShows(string file)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("the compose healthchecks run bash, as inside the Linux containers");
+        }
+
+        var compose = new ComposeFile(Path.Combine(Repo.Root, file));
+        var services = StartOrder(compose);
+        var ports = services.ToDictionary(s => s.Name, _ => WorkshopFolder.FreePort());
+        var images = new List<DockerImage>();
+        var running = new List<(ComposeService Service, Process Process, StringBuilder Log)>();
+        try
+        {
+            foreach (var service in services)
+            {
+                var image = await DockerImage.BuildAsync(service.BuildContext, service.Dockerfile, service.BuildArgs);
+                images.Add(image);
+                var (process, log) = Start(service, image, ports);
+                running.Add((service, process, log));
+                await WaitUntilHealthyAsync(service, process, log, ports[service.Name]);
+            }
+
+            // The README of the step the file runs: the root file runs the most complete step.
+            var step = file.Contains('/') ? Repo.Step(file[..file.IndexOf('/')]) : Repo.Steps[^1];
+            var byHostPort = services.ToDictionary(s => s.PortMapping(Assert.Single(s.Ports))!.Value.Host, s => ports[s.Name]);
+            string Rewrite(string word) => DocumentedAddress().Replace(word, m =>
+                byHostPort.TryGetValue(int.Parse(m.Groups["port"].Value), out var port) ? $"127.0.0.1:{port}" : m.Value);
+
+            var commands = TryItParser.Parse(File.ReadAllText(step.ReadmePath));
+            Assert.NotEmpty(commands);
+            foreach (var command in commands)
+            {
+                var result = await TryItRunner.RunAsync(command, Rewrite, TestContext.Current.CancellationToken);
+                Assert.True(result.Passed, $"""
+                    {file}: README Try it {command.Number} ("{command.Title}"): {result.Problem}
+                    command:  {command.Command}
+                    expected: {command.ExpectedOutput}
+                    actual:   {result.Output}
+                    logs:
+                    {string.Join("\n", running.Select(r => $"--- {r.Service.Name}\n{Output(r.Log)}"))}
+                    """);
+            }
+        }
+        finally
+        {
+            foreach (var (_, process, _) in running)
+            {
+                process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync();
+                process.Dispose();
+            }
+
+            images.ForEach(image => image.Dispose());
+        }
+    }
+
+    /// <summary>The built services, each after those it depends on, as compose starts them.</summary>
+    private static List<ComposeService> StartOrder(ComposeFile compose)
+    {
+        var order = new List<ComposeService>();
+        void Visit(ComposeService service, HashSet<string> path)
+        {
+            if (order.Contains(service))
+            {
+                return;
+            }
+
+            Assert.True(path.Add(service.Name), $"depends_on goes round in a circle through {service.Name}");
+            foreach (var dependency in service.DependsOn.Keys)
+            {
+                Assert.True(compose.Services.TryGetValue(dependency, out var other), $"{service.Name} depends on {dependency}, which is not a service");
+                Visit(other, path);
+            }
+
+            path.Remove(service.Name);
+            order.Add(service);
+        }
+
+        foreach (var service in compose.Services.Values)
+        {
+            Visit(service, []);
+        }
+
+        Assert.True(order.All(s => s.IsBuilt), "this test starts the workshop's own services only; teach it image services");
+        return order;
+    }
+
+    private static (Process Process, StringBuilder Log) Start(ComposeService service, DockerImage image, IReadOnlyDictionary<string, int> ports)
+    {
+        // A named volume mounted on a folder the image lacks is created owned by root, and the
+        // service, which runs as the app user, could not write its database there.
+        foreach (var (volume, target) in service.Volumes)
+        {
+            Assert.True(
+                image.OwnedFolders.GetValueOrDefault(target) == image.User,
+                $"{service.Name} mounts {volume} at {target}, but its image does not create {target} owned by its user ({image.User}): add RUN mkdir -p {target} && chown \"$APP_UID\" {target}");
+        }
+
+        Assert.Equal("dotnet", image.Entrypoint[0]);
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = image.HostPath(image.WorkingDirectory),
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in image.Entrypoint.Skip(1))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        // The container's environment: the image's, then the compose file's, and no environment
+        // name (Production). Paths inside the image are paths in the image's folder; the port of a
+        // service is its port here.
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_", StringComparison.Ordinal) || k == "DOTNET_ENVIRONMENT").ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in image.Environment.Concat(service.Environment))
+        {
+            start.Environment[key] = value.StartsWith('/')
+                ? image.HostPath(value)
+                : ServiceAddress().Replace(value, m => ports.TryGetValue(m.Groups["service"].Value, out var port) ? $"http://127.0.0.1:{port}" : m.Value);
+        }
+
+        start.Environment["ASPNETCORE_HTTP_PORTS"] = ports[service.Name].ToString();
+
+        var log = new StringBuilder();
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return (process, log);
+    }
+
+    private static async Task WaitUntilHealthyAsync(ComposeService service, Process process, StringBuilder log, int port)
+    {
+        var healthcheck = ((YamlDotNet.RepresentationModel.YamlSequenceNode)service.Healthcheck!["test"]).Children[3].ToString()
+            .Replace("/8080", $"/{port}");
+        var waited = Stopwatch.StartNew();
+        while ((await Shell.RunAsync("bash", ["-c", healthcheck], TimeSpan.FromSeconds(10))).ExitCode != 0)
+        {
+            Assert.False(process.HasExited, $"{service.Name} exited with {(process.HasExited ? process.ExitCode : 0)} before its healthcheck passed:\n{Output(log)}");
+            Assert.True(waited.Elapsed < Healthy, $"{service.Name}'s healthcheck did not pass within {Healthy.TotalSeconds} s:\n{Output(log)}");
+            await Task.Delay(250);
+        }
+    }
+
+    private static string Output(StringBuilder log)
+    {
+        lock (log)
+        {
+            return log.ToString();
+        }
+    }
+
+    [GeneratedRegex(@"localhost:(?<port>\d{4,5})")]
+    private static partial Regex DocumentedAddress();
+
+    [GeneratedRegex(@"http://(?<service>[a-z][a-z0-9-]*):8080")]
+    private static partial Regex ServiceAddress();
+}
