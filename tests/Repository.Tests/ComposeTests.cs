@@ -5,7 +5,8 @@ namespace Repository.Tests;
 /// <summary>
 /// The compose files cannot be started here (no Docker engine), so they are checked offline:
 /// docker-compose's own validation, and the build contexts, Dockerfiles, ports and environment keys
-/// against the projects and the options the services really bind.
+/// against the projects and the options the services really bind. <see cref="ComposeUpTests"/> goes on
+/// to build and start what each file describes.
 /// </summary>
 public sealed partial class ComposeTests
 {
