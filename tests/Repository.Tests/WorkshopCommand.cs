@@ -22,7 +22,11 @@ public sealed class WorkshopCommand : IAsyncDisposable
 
     public static WorkshopCommand Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // A person at a terminal runs workshop with every signal at its default. A test run started
+        // with nohup, or as a background job of a script, ignores SIGHUP or SIGINT, and a program keeps
+        // the signals ignored that it was started with; GNU env puts them back (and then becomes dotnet,
+        // same process), so Ctrl-C and a closing terminal reach workshop as they would a person's.
+        var start = new ProcessStartInfo(ResetsSignals ? "env" : "dotnet")
         {
             WorkingDirectory = Repo.Root,
             RedirectStandardInput = true,
@@ -30,6 +34,12 @@ public sealed class WorkshopCommand : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (ResetsSignals)
+        {
+            start.ArgumentList.Add("--default-signal=HUP,INT,TERM");
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Workshop.dll"));
         foreach (var arg in args)
         {
@@ -49,6 +59,43 @@ public sealed class WorkshopCommand : IAsyncDisposable
         process.BeginErrorReadLine();
         return command;
     }
+
+    /// <summary>Whether workshop starts with SIGHUP ignored, and so rightly runs on when its terminal closes.</summary>
+    public static bool StartsWithHangUpIgnored
+    {
+        get
+        {
+            if (!OperatingSystem.IsLinux() || ResetsSignals)
+            {
+                return false;
+            }
+
+            var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 1) != 0; // bit 0: signal 1, SIGHUP
+        }
+    }
+
+    /// <summary>Whether env here can put signals back to their defaults (GNU coreutils 8.31 and later).</summary>
+    private static bool ResetsSignals => s_resetsSignals.Value;
+
+    private static readonly Lazy<bool> s_resetsSignals = new(() =>
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+
+        try
+        {
+            using var env = Process.Start(new ProcessStartInfo("env", ["--default-signal=HUP", "true"]) { RedirectStandardError = true })!;
+            env.WaitForExit();
+            return env.ExitCode == 0;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    });
 
     public static async Task<WorkshopCommand> RunAsync(params string[] args)
     {

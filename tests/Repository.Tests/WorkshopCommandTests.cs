@@ -133,8 +133,8 @@ public sealed class WorkshopUpTests
     public async Task Up_StopsTheServices_WhenItsTerminalCloses()
     {
         // Under nohup the hang-up signal is ignored, and a process keeps what it was started with:
-        // workshop then runs on after SIGHUP, as nohup asks, and this test cannot see it stop.
-        Assert.SkipWhen(HangUpIgnored(), "SIGHUP is ignored in this test run (started with nohup?), so workshop rightly runs on after it");
+        // where WorkshopCommand cannot put it back, workshop runs on after SIGHUP, as nohup asks.
+        Assert.SkipWhen(WorkshopCommand.StartsWithHangUpIgnored, "SIGHUP is ignored in this test run (started with nohup?), so workshop rightly runs on after it");
         var step = Repo.Steps[0];
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         await using var up = await UpAsync(step, data);
@@ -235,18 +235,6 @@ public sealed class WorkshopUpTests
             await up.DisposeAsync();
             throw;
         }
-    }
-
-    /// <summary>Whether this process, and so the workshop it starts, ignores SIGHUP (Linux: the SigIgn mask in /proc).</summary>
-    private static bool HangUpIgnored()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-        return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 1) != 0; // bit 0: signal 1, SIGHUP
     }
 
     /// <summary>workshop has ended, said so, and none of the step's services answers any more.</summary>
