@@ -1,5 +1,6 @@
 using Gateway;
 using Gateway.Apis;
+using Gateway.Downstream;
 using ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -12,6 +13,7 @@ var app = builder.Build();
 app.UseServiceDefaults();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseProxyErrorLog();
 
 app.MapOverviewApi();
 app.MapReverseProxy();

@@ -68,6 +68,17 @@ public sealed class GatewayFailureTests
         // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails that says why.
         using var proxied = await step.Client.GetAsync("/api/users");
         await Problem.AssertDetailAsync(proxied, HttpStatusCode.BadGateway, "The users service could not be reached.");
+
+        // The log says so in one line, with the reason; YARP's own warning, stack trace and all, stays out.
+        var logged = await step.Gateway.WaitForLogAsync("GET /api/users: The users service could not be reached (", TimeSpan.FromSeconds(5));
+        Assert.Contains("warn: Gateway.Downstream.ProxyErrors", logged);
+        if (OperatingSystem.IsLinux())
+        {
+            // As the README quotes it (the socket error's wording is the operating system's).
+            Assert.EndsWith($"GET /api/users: The users service could not be reached (Connection refused ({address.Host}:{address.Port}))", logged);
+        }
+
+        Assert.DoesNotContain(step.Gateway.Log, line => line.Contains("Yarp.ReverseProxy.Forwarder", StringComparison.Ordinal) || line.Contains(" at System.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -80,6 +91,8 @@ public sealed class GatewayFailureTests
 
         // The shipped appsettings.json waits 5 s for a service that has gone quiet (YARP alone would wait 100 s).
         await Problem.AssertDetailAsync(response, HttpStatusCode.GatewayTimeout, "The accounts service did not answer within 5 s.");
+        var logged = await step.Gateway.WaitForLogAsync("GET /api/accounts/1: The accounts service did not answer within 5 s", TimeSpan.FromSeconds(5));
+        Assert.EndsWith("within 5 s", logged);
     }
 
     [Fact]

@@ -9,8 +9,9 @@ namespace Gateway.Downstream;
 /// ProblemDetails the defaults write for it carries a title only. This adds which service failed
 /// and how, e.g. "The users service could not be reached." A request the caller got wrong (a body
 /// over the gateway's limit, 413) is not the service's failure: the defaults describe it.
+/// The log gets the same, as one line, in place of YARP's own warning with its stack trace.
 /// </summary>
-public static class ProxyErrors
+public static partial class ProxyErrors
 {
     /// <summary>YARP's own wait for a service that went quiet, when the cluster sets no HttpRequest:ActivityTimeout.</summary>
     private static readonly TimeSpan DefaultActivityTimeout = TimeSpan.FromSeconds(100);
@@ -28,6 +29,42 @@ public static class ProxyErrors
         });
         return builder;
     }
+
+    /// <summary>
+    /// One warning per request the proxy could not forward, e.g. "GET /api/users: The users service
+    /// could not be reached (Connection refused (localhost:8001))". appsettings.json turns YARP's own
+    /// warning for it off: a line of several thousand characters, most of them its stack trace.
+    /// </summary>
+    public static IApplicationBuilder UseProxyErrorLog(this IApplicationBuilder app)
+    {
+        var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ProxyErrors));
+        return app.Use(async (context, next) =>
+        {
+            await next(context);
+            var error = context.Features.Get<IForwarderErrorFeature>();
+            if (error is null)
+            {
+                return;
+            }
+
+            var failure = (Describe(context) ?? $"The request was not forwarded: {error.Error}").TrimEnd('.');
+            if (error.Exception is null or OperationCanceledException)
+            {
+                // A wait that ran out, or a caller that went away: the failure says it all.
+                LogProxyError(logger, context.Request.Method, context.Request.Path, failure);
+            }
+            else
+            {
+                LogProxyErrorWithReason(logger, context.Request.Method, context.Request.Path, failure, error.Exception.Message);
+            }
+        });
+    }
+
+    [LoggerMessage(LogLevel.Warning, "{Method} {Path}: {Failure}")]
+    private static partial void LogProxyError(ILogger logger, string method, string path, string failure);
+
+    [LoggerMessage(LogLevel.Warning, "{Method} {Path}: {Failure} ({Reason})")]
+    private static partial void LogProxyErrorWithReason(ILogger logger, string method, string path, string failure, string reason);
 
     private static string? Describe(HttpContext context)
     {
