@@ -64,6 +64,13 @@ public sealed partial class ComposeUpTests
                 await WaitUntilHealthyAsync(service, process, log, ports[service.Name]);
             }
 
+            // A clean start says nothing above Information: a warning here would greet every attendee.
+            foreach (var (service, _, log) in running)
+            {
+                var complaints = Output(log).Split('\n').Where(line => ComplaintLine().IsMatch(line)).ToList();
+                Assert.True(complaints.Count == 0, $"{service.Name} started with warnings or errors:\n{string.Join('\n', complaints)}");
+            }
+
             // The README of the step the file runs: the root file runs the most complete step.
             var step = file.Contains('/') ? Repo.Step(file[..file.IndexOf('/')]) : Repo.Steps[^1];
             var byHostPort = services.ToDictionary(s => s.PortMapping(Assert.Single(s.Ports))!.Value.Host, s => ports[s.Name]);
@@ -198,6 +205,10 @@ public sealed partial class ComposeUpTests
             return log.ToString();
         }
     }
+
+    /// <summary>The console logger's level marks: "12:00:00 warn: Category[0] ...".</summary>
+    [GeneratedRegex(@"\b(warn|fail|crit): ")]
+    private static partial Regex ComplaintLine();
 
     [GeneratedRegex(@"localhost:(?<port>\d{4,5})")]
     private static partial Regex DocumentedAddress();
