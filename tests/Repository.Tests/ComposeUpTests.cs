@@ -11,7 +11,8 @@ namespace Repository.Tests;
 /// restore from the project files alone, publish from the build context less .dockerignore); the
 /// services started in the order their depends_on asks, in the Production environment with the
 /// compose file's environment, each waited for until the compose healthcheck passes; then the "Try
-/// it" commands of the step's README run against them. Where Docker differs, the test stands in:
+/// it" commands of the step's README run against them, and the services stop on SIGTERM as `docker
+/// compose down` asks them to. Where Docker differs, the test stands in:
 /// each container's port 8080 is a free port on loopback, and an address naming another service
 /// (http://accounts:8080) names that service's port.
 /// </summary>
@@ -91,13 +92,36 @@ public sealed partial class ComposeUpTests
                     {string.Join("\n", running.Select(r => $"--- {r.Service.Name}\n{Output(r.Log)}"))}
                     """);
             }
+
+            // `docker compose down` or Ctrl-C: SIGTERM to each container's first process (the exec
+            // form of ENTRYPOINT makes that dotnet itself), then SIGKILL after 10 s. Each service
+            // stops within them, with exit code 0, as compose reports a clean stop.
+            foreach (var (service, process, log) in Enumerable.Reverse(running))
+            {
+                Assert.Equal(0, (await Shell.RunAsync("kill", ["-TERM", process.Id.ToString()], TimeSpan.FromSeconds(10))).ExitCode);
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await process.WaitForExitAsync(grace.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"{service.Name} was still running 10 s after SIGTERM, when Docker kills it:\n{Output(log)}");
+                }
+
+                Assert.True(process.ExitCode == 0, $"{service.Name} exited with {process.ExitCode} after SIGTERM:\n{Output(log)}");
+            }
         }
         finally
         {
             foreach (var (_, process, _) in running)
             {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync();
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                    await process.WaitForExitAsync();
+                }
+
                 process.Dispose();
             }
 
