@@ -64,6 +64,11 @@ public sealed partial class ComposeService(string name, YamlMappingNode node, st
 
     public YamlMappingNode? Healthcheck => Node.Children.TryGetValue("healthcheck", out var h) ? (YamlMappingNode)h : null;
 
+    /// <summary>The healthcheck's test as a list: ["CMD", "bash", "-c", "exec 3&lt;&gt;/dev/tcp/..."].</summary>
+    public IReadOnlyList<string> HealthcheckTest => Healthcheck is null
+        ? []
+        : ((YamlSequenceNode)Healthcheck["test"]).Children.Select(c => c.ToString()).ToList();
+
     /// <summary>"${USERS_PORT:-8001}:8080" gives (8001, 8080).</summary>
     public (int Host, int Container)? PortMapping(string mapping)
     {

@@ -17,11 +17,8 @@ public sealed partial class ComposeTests
     };
 
     /// <summary>Every step's compose file, and the root one that runs the most complete step.</summary>
-    public static TheoryData<string> ComposeFiles => new(ComposeFilePaths);
-
-    /// <summary>The same, relative to the repository root.</summary>
-    public static IEnumerable<string> ComposeFilePaths =>
-        Repo.Steps.Select(s => Path.Combine(s.Folder, "docker-compose.yml")).Append("docker-compose.yml");
+    public static TheoryData<string> ComposeFiles => new(
+        Repo.Steps.Select(s => Path.Combine(s.Folder, "docker-compose.yml")).Append("docker-compose.yml"));
 
     [Theory]
     [MemberData(nameof(ComposeFiles))]
@@ -178,7 +175,7 @@ public sealed partial class ComposeTests
         foreach (var service in compose.Services.Values.Where(s => s.IsBuilt))
         {
             Assert.NotNull(service.Healthcheck);
-            var test = ((YamlDotNet.RepresentationModel.YamlSequenceNode)service.Healthcheck["test"]).Children.Select(c => c.ToString()).ToList();
+            var test = service.HealthcheckTest;
             Assert.Equal(["CMD", "bash", "-c"], test.Take(3));
             Assert.DoesNotContain("curl", test[3]);
             Assert.DoesNotContain("wget", test[3]);

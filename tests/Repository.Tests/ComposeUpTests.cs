@@ -98,7 +98,7 @@ public sealed partial class ComposeUpTests
             // stops within them, with exit code 0, as compose reports a clean stop.
             foreach (var (service, process, log) in Enumerable.Reverse(running))
             {
-                Assert.Equal(0, (await Shell.RunAsync("kill", ["-TERM", process.Id.ToString()], TimeSpan.FromSeconds(10))).ExitCode);
+                Signals.Send(process.Id, Signals.Terminate);
                 using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 try
                 {
@@ -211,8 +211,7 @@ public sealed partial class ComposeUpTests
 
     private static async Task WaitUntilHealthyAsync(ComposeService service, Process process, StringBuilder log, int port)
     {
-        var healthcheck = ((YamlDotNet.RepresentationModel.YamlSequenceNode)service.Healthcheck!["test"]).Children[3].ToString()
-            .Replace("/8080", $"/{port}");
+        var healthcheck = service.HealthcheckTest[3].Replace("/8080", $"/{port}");
         var waited = Stopwatch.StartNew();
         while ((await Shell.RunAsync("bash", ["-c", healthcheck], TimeSpan.FromSeconds(10))).ExitCode != 0)
         {

@@ -40,7 +40,7 @@ public sealed partial class DockerImage : IDisposable
     public Dictionary<string, string> OwnedFolders { get; } = [];
 
     /// <summary>The path in <see cref="Root"/> for a path inside the image.</summary>
-    public string HostPath(string containerPath) => MapPath(Root, containerPath);
+    public string HostPath(string containerPath) => Path.Combine(Root, containerPath.Trim('/'));
 
     /// <summary>Builds the Dockerfile's last stage; the build fails as Docker's would, with the output of the step that failed.</summary>
     public static async Task<DockerImage> BuildAsync(string context, string dockerfile, IReadOnlyDictionary<string, string> buildArgs)
@@ -282,8 +282,6 @@ public sealed partial class DockerImage : IDisposable
         return "/" + string.Join('/', segments);
     }
 
-    private static string MapPath(string root, string containerPath) =>
-        Path.Combine(root, containerPath.TrimStart('/').TrimEnd('/'));
 
     private static IEnumerable<(string Keyword, string Arguments, int Line)> Instructions(string dockerfile)
     {

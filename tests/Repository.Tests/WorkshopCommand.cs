@@ -60,21 +60,6 @@ public sealed class WorkshopCommand : IAsyncDisposable
         return command;
     }
 
-    /// <summary>Whether workshop starts with SIGHUP ignored, and so rightly runs on when its terminal closes.</summary>
-    public static bool StartsWithHangUpIgnored
-    {
-        get
-        {
-            if (!OperatingSystem.IsLinux() || ResetsSignals)
-            {
-                return false;
-            }
-
-            var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
-            return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 1) != 0; // bit 0: signal 1, SIGHUP
-        }
-    }
-
     /// <summary>Whether env here can put signals back to their defaults (GNU coreutils 8.31 and later).</summary>
     private static bool ResetsSignals => s_resetsSignals.Value;
 
@@ -143,10 +128,10 @@ public sealed class WorkshopCommand : IAsyncDisposable
     }
 
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
-    public void Interrupt() => _ = Kill(_process.Id, 2);
+    public void Interrupt() => Signals.Send(_process.Id, Signals.Interrupt);
 
     /// <summary>SIGHUP, what a program gets when its terminal window closes.</summary>
-    public void HangUp() => _ = Kill(_process.Id, 1);
+    public void HangUp() => Signals.Send(_process.Id, Signals.HangUp);
 
     public async ValueTask DisposeAsync()
     {
@@ -158,7 +143,4 @@ public sealed class WorkshopCommand : IAsyncDisposable
 
         _process.Dispose();
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 }

@@ -132,9 +132,6 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Up_StopsTheServices_WhenItsTerminalCloses()
     {
-        // Under nohup the hang-up signal is ignored, and a process keeps what it was started with:
-        // where WorkshopCommand cannot put it back, workshop runs on after SIGHUP, as nohup asks.
-        Assert.SkipWhen(WorkshopCommand.StartsWithHangUpIgnored, "SIGHUP is ignored in this test run (started with nohup?), so workshop rightly runs on after it");
         var step = Repo.Steps[0];
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         await using var up = await UpAsync(step, data);
