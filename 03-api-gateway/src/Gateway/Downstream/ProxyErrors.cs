@@ -33,7 +33,7 @@ public static partial class ProxyErrors
     /// <summary>
     /// One warning per request the proxy could not forward, e.g. "GET /api/users: The users service
     /// could not be reached (Connection refused (localhost:8001))". appsettings.json turns YARP's own
-    /// warning for it off: a line of several thousand characters, most of them its stack trace.
+    /// warning for it off: one line that holds the exception's whole stack trace.
     /// </summary>
     public static IApplicationBuilder UseProxyErrorLog(this IApplicationBuilder app)
     {
