@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
@@ -7,8 +8,8 @@ namespace Repository.Tests;
 /// An image built from a Dockerfile without Docker: each stage gets a folder of its own standing in
 /// for its file system, and the instructions the workshop's Dockerfiles use are carried out there as
 /// the builder would (COPY from the build context less what .dockerignore leaves out, or from an
-/// earlier stage; WORKDIR; ARG and ENV; RUN of dotnet, and of mkdir with chown). An instruction
-/// outside that set fails the build, naming it, rather than being skipped.
+/// earlier stage; WORKDIR; ARG and ENV; RUN of dotnet, with or without a cache mount, and of mkdir
+/// with chown). An instruction outside that set fails the build, naming it, rather than being skipped.
 /// </summary>
 public sealed partial class DockerImage : IDisposable
 {
@@ -22,6 +23,15 @@ public sealed partial class DockerImage : IDisposable
                 ["APP_UID"] = "1654", ["ASPNETCORE_HTTP_PORTS"] = "8080", ["DOTNET_RUNNING_IN_CONTAINER"] = "true",
             },
         };
+
+    /// <summary>
+    /// The platform arguments BuildKit sets for a stage that declares them (ARG TARGETARCH): the
+    /// image is built for this machine's architecture, as `docker compose build` does by default.
+    /// </summary>
+    private static readonly IReadOnlyDictionary<string, string> PlatformArgs = PlatformArguments();
+
+    /// <summary>The SDK image's NuGet package folder: its user is root.</summary>
+    private const string NuGetPackages = "/root/.nuget/packages";
 
     private DockerImage(string root) => Root = root;
 
@@ -43,12 +53,13 @@ public sealed partial class DockerImage : IDisposable
     public string HostPath(string containerPath) => Path.Combine(Root, containerPath.Trim('/'));
 
     /// <summary>Builds the Dockerfile's last stage; the build fails as Docker's would, with the output of the step that failed.</summary>
-    public static async Task<DockerImage> BuildAsync(string context, string dockerfile, IReadOnlyDictionary<string, string> buildArgs)
+    public static async Task<DockerImage> BuildAsync(
+        string context, string dockerfile, IReadOnlyDictionary<string, string> buildArgs, DockerBuilder? builder = null)
     {
         var workspace = Directory.CreateTempSubdirectory("docker-image-").FullName;
         try
         {
-            return await BuildAsync(context, dockerfile, buildArgs, workspace);
+            return await BuildAsync(context, dockerfile, buildArgs, builder ?? DockerBuilder.Machine, workspace);
         }
         catch
         {
@@ -57,7 +68,8 @@ public sealed partial class DockerImage : IDisposable
         }
     }
 
-    private static async Task<DockerImage> BuildAsync(string context, string dockerfile, IReadOnlyDictionary<string, string> buildArgs, string workspace)
+    private static async Task<DockerImage> BuildAsync(
+        string context, string dockerfile, IReadOnlyDictionary<string, string> buildArgs, DockerBuilder builder, string workspace)
     {
         var ignore = DockerIgnore.Load(context);
         var stages = new List<(string? Name, DockerImage Image)>();
@@ -103,7 +115,7 @@ public sealed partial class DockerImage : IDisposable
             {
                 case "ARG":
                     var arg = rest.Split('=', 2);
-                    args[arg[0]] = buildArgs.GetValueOrDefault(arg[0]) ?? (arg.Length == 2 ? arg[1] : "");
+                    args[arg[0]] = buildArgs.GetValueOrDefault(arg[0]) ?? (arg.Length == 2 ? arg[1] : PlatformArgs.GetValueOrDefault(arg[0], ""));
                     break;
                 case "ENV":
                     var env = rest.Split('=', 2);
@@ -117,7 +129,7 @@ public sealed partial class DockerImage : IDisposable
                     Copy(where, Expand(rest, variables), stage, stages, context, ignore);
                     break;
                 case "RUN":
-                    await RunAsync(where, Expand(rest, variables), stage, variables);
+                    await RunAsync(where, Expand(rest, variables), stage, variables, builder);
                     break;
                 case "USER":
                     stage.User = Expand(rest, variables);
@@ -215,10 +227,19 @@ public sealed partial class DockerImage : IDisposable
         }
     }
 
-    private static async Task RunAsync(string where, string command, DockerImage stage, Dictionary<string, string> variables)
+    private static async Task RunAsync(string where, string command, DockerImage stage, Dictionary<string, string> variables, DockerBuilder builder)
     {
+        // RUN --mount=type=cache,target=...: the builder's folder for that cache in place of the stage's own.
+        var caches = new Dictionary<string, string>();
+        while (command.StartsWith("--", StringComparison.Ordinal))
+        {
+            var flag = command.Split(' ', 2)[0];
+            command = command[flag.Length..].TrimStart();
+            caches.Add(CacheMount(where, flag, stage, out var id), builder.CacheFolder(id));
+        }
+
         var folders = MakeOwnedFolderPattern().Match(command);
-        if (folders.Success)
+        if (folders.Success && caches.Count == 0)
         {
             var paths = folders.Groups["made"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (!paths.SequenceEqual(folders.Groups["owned"].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)))
@@ -242,6 +263,11 @@ public sealed partial class DockerImage : IDisposable
             throw new NotSupportedException($"{where}: this test carries out RUN dotnet ... and RUN mkdir -p ... && chown ... only; teach DockerImage.cs");
         }
 
+        if (caches.Keys.FirstOrDefault(target => target != NuGetPackages) is { } other)
+        {
+            throw new NotSupportedException($"{where}: a cache mount on {other} is not carried out here; teach DockerImage.cs");
+        }
+
         // The stage's absolute paths (-o /app) are its own folder's.
         var arguments = words.Skip(1).Select(w => w.StartsWith('/') ? stage.HostPath(w) : w);
         var environment = new Dictionary<string, string>(variables)
@@ -249,12 +275,98 @@ public sealed partial class DockerImage : IDisposable
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["DOTNET_NOLOGO"] = "1",
             ["MSBUILDDISABLENODEREUSE"] = "1",
+            // Where the SDK image keeps packages (root's home); the builder's registry stands in for nuget.org.
+            ["NUGET_PACKAGES"] = stage.HostPath(NuGetPackages),
+            ["RestoreSources"] = builder.PackageSource,
         };
+
+        // A cache mounted on a folder hides the stage's own folder there for this RUN only, and what the
+        // RUN writes there stays in the cache: the same path, other contents (restore records the path).
+        using var mounts = new CacheMounts(stage, caches);
         var result = await Shell.RunAsync("dotnet", arguments, TimeSpan.FromMinutes(5), stage.HostPath(stage.WorkingDirectory), environment);
         if (result.ExitCode != 0)
         {
             throw new Xunit.Sdk.XunitException($"{where} exited with {result.ExitCode}:\n{result.Output}\n{result.Errors}");
         }
+    }
+
+    /// <summary>Cache folders linked in at their targets in a stage, with the stage's own folders set aside until disposed.</summary>
+    private sealed class CacheMounts : IDisposable
+    {
+        private readonly List<(string Target, string? Aside)> _mounted = [];
+
+        public CacheMounts(DockerImage stage, IReadOnlyDictionary<string, string> caches)
+        {
+            foreach (var (target, cache) in caches)
+            {
+                var path = stage.HostPath(target);
+                string? aside = null;
+                if (Directory.Exists(path))
+                {
+                    aside = path + ".under-mount";
+                    Directory.Move(path, aside);
+                }
+
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                Directory.CreateSymbolicLink(path, cache);
+                _mounted.Add((path, aside));
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var (path, aside) in _mounted)
+            {
+                new DirectoryInfo(path).Delete(); // the link, not the cache
+                if (aside is not null)
+                {
+                    Directory.Move(aside, path);
+                }
+            }
+        }
+    }
+
+    private static Dictionary<string, string> PlatformArguments()
+    {
+        var arch = RuntimeInformation.OSArchitecture switch
+        {
+            Architecture.X64 => "amd64",
+            Architecture.Arm64 => "arm64",
+            var other => throw new NotSupportedException($"no Linux image of the .NET SDK is built for {other}"),
+        };
+        return new Dictionary<string, string>
+        {
+            ["TARGETOS"] = "linux", ["TARGETARCH"] = arch, ["TARGETPLATFORM"] = "linux/" + arch,
+            ["BUILDOS"] = "linux", ["BUILDARCH"] = arch, ["BUILDPLATFORM"] = "linux/" + arch,
+        };
+    }
+
+    /// <summary>Reads --mount=type=cache,id=...,target=...,sharing=...; the cache's id is its target unless named.</summary>
+    private static string CacheMount(string where, string flag, DockerImage stage, out string id)
+    {
+        if (!flag.StartsWith("--mount=", StringComparison.Ordinal))
+        {
+            throw new NotSupportedException($"{where}: RUN {flag} is not carried out here; teach DockerImage.cs");
+        }
+
+        var options = flag["--mount=".Length..].Split(',').Select(o => o.Split('=', 2)).ToDictionary(o => o[0], o => o.Length == 2 ? o[1] : "");
+        if (options.GetValueOrDefault("type") != "cache" || options.Keys.Except(["type", "id", "target", "sharing"]).Any())
+        {
+            throw new NotSupportedException($"{where}: RUN {flag} is not carried out here (type=cache with id, target and sharing only); teach DockerImage.cs");
+        }
+
+        if (!options.TryGetValue("target", out var target) || target.Length == 0)
+        {
+            throw new Xunit.Sdk.XunitException($"{where}: a cache mount needs a target");
+        }
+
+        if (options.TryGetValue("sharing", out var sharing) && sharing is not ("shared" or "private" or "locked"))
+        {
+            throw new Xunit.Sdk.XunitException($"{where}: sharing={sharing} is none of shared, private, locked");
+        }
+
+        id = options.GetValueOrDefault("id") ?? target;
+        return ContainerPath(stage.WorkingDirectory, target);
     }
 
     private static string Expand(string text, IReadOnlyDictionary<string, string> variables) =>
@@ -313,4 +425,68 @@ public sealed partial class DockerImage : IDisposable
 
     [GeneratedRegex(@"^mkdir -p (?<made>[^&]+?) && chown (?<user>\S+) (?<owned>.+)$")]
     private static partial Regex MakeOwnedFolderPattern();
+}
+
+/// <summary>
+/// What one machine's image builder keeps between builds: a folder per cache mount id (RUN
+/// --mount=type=cache), in no image, and the package registry restores download from, a folder of
+/// packages standing in for nuget.org.
+/// </summary>
+public sealed class DockerBuilder : IDisposable
+{
+    private readonly string _caches;
+    private readonly bool _ownsCaches;
+
+    public DockerBuilder(string packageSource)
+        : this(packageSource, Directory.CreateTempSubdirectory("docker-caches-").FullName, ownsCaches: true)
+    {
+    }
+
+    private DockerBuilder(string packageSource, string caches, bool ownsCaches)
+    {
+        PackageSource = packageSource;
+        _caches = caches;
+        _ownsCaches = ownsCaches;
+    }
+
+    /// <summary>The builder the tests share, as one machine's: the packages this machine restored are the registry.</summary>
+    public static DockerBuilder Machine { get; } = CreateMachine();
+
+    /// <summary>The packages this machine has restored (the test run restored every step's).</summary>
+    public static string MachinePackages =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+            ? packages
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    public string PackageSource { get; }
+
+    /// <summary>The same machine with its network gone: the caches stay, the registry is empty.</summary>
+    public DockerBuilder Offline()
+    {
+        var empty = Path.Combine(_caches, "registry-unreachable");
+        Directory.CreateDirectory(empty);
+        return new DockerBuilder(empty, _caches, ownsCaches: false);
+    }
+
+    public string CacheFolder(string id)
+    {
+        var folder = Path.Combine(_caches, "cache-" + Uri.EscapeDataString(id));
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    public void Dispose()
+    {
+        if (_ownsCaches && Directory.Exists(_caches))
+        {
+            Directory.Delete(_caches, recursive: true);
+        }
+    }
+
+    private static DockerBuilder CreateMachine()
+    {
+        var machine = new DockerBuilder(MachinePackages);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => machine.Dispose();
+        return machine;
+    }
 }
