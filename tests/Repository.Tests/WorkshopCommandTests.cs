@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 
 namespace Repository.Tests;
 
@@ -82,6 +83,50 @@ public sealed class WorkshopCommandTests
         Assert.Equal(Repo.Steps.Select(s => s.Folder), list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split(' ')[0]));
     }
 
+    /// <summary>
+    /// Before the workshop, an attendee runs doctor to learn whether the room's network will be needed:
+    /// a step counts as ready when NuGet's record of each of its projects' restores names package files
+    /// that are all on the machine.
+    /// </summary>
+    [Fact]
+    public async Task Doctor_NamesTheStepsWhosePackagesAreNotOnTheMachine_UntilTheyAre()
+    {
+        using var folder = WorkshopFolder.Create("packages", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = "services: {}\n",
+            ["src/Users/Users.csproj"] = "<Project Sdk=\"Microsoft.NET.Sdk.Web\" />\n",
+            // Build output is not a project of the step.
+            ["src/Users/bin/Debug/net10.0/Copy.csproj"] = "<Project />\n",
+        });
+        var environment = new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root };
+        var record = Path.Combine(folder.Root, folder.Step, "src", "Users", "obj", "project.nuget.cache");
+        var package = Path.Combine(folder.Root, "nuget-packages", "yarp.reverseproxy", "2.1.0", "yarp.reverseproxy.2.1.0.nupkg.sha512");
+
+        async Task<string> Doctor()
+        {
+            var doctor = WorkshopCommand.Start(environment, "doctor");
+            await doctor.WaitForExitAsync(TimeSpan.FromMinutes(1));
+            return doctor.Output;
+        }
+
+        const string NotYet = "[warn] the packages of step 01 are not all on this machine yet: on a good network, run `dotnet build` at the repository root";
+        const string Ready = "[ok]   the packages of every step are on this machine: no step needs the network";
+
+        // A fresh clone: never restored.
+        Assert.Contains(NotYet, await Doctor());
+
+        // Restored, and the package is in NuGet's folder.
+        Directory.CreateDirectory(Path.GetDirectoryName(record)!);
+        File.WriteAllText(record, JsonSerializer.Serialize(new { version = 2, success = true, expectedPackageFiles = new[] { package } }));
+        Directory.CreateDirectory(Path.GetDirectoryName(package)!);
+        File.WriteAllText(package, "sha512");
+        Assert.Contains(Ready, await Doctor());
+
+        // NuGet's folder cleared (dotnet nuget locals all --clear): the next build downloads again.
+        File.Delete(package);
+        Assert.Contains(NotYet, await Doctor());
+    }
+
     [Fact]
     public async Task Doctor_ChecksSdkCurlDockerAndPorts()
     {
@@ -92,6 +137,8 @@ public sealed class WorkshopCommandTests
         Assert.True(doctor.Output.Contains("[ok]   .NET SDK 10.", StringComparison.Ordinal), printed);
         Assert.True(doctor.Output.Contains("curl", StringComparison.Ordinal), printed);
         Assert.True(doctor.Output.Contains("Docker", StringComparison.Ordinal), printed);
+        // The test run itself restored every step.
+        Assert.True(doctor.Output.Contains("[ok]   the packages of every step are on this machine: no step needs the network", StringComparison.Ordinal), printed);
         // Either all ports are free, or the ones in use are named (the up tests hold some of them at times).
         Assert.True(doctor.Output.Contains("[ok]   ports 8000, 8001, 8002", StringComparison.Ordinal) || doctor.Output.Contains("[FAIL] port ", StringComparison.Ordinal), printed);
         Assert.True(doctor.ExitCode is 0 or 1, printed);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Workshop.Steps;
 
@@ -56,6 +57,8 @@ public static partial class DoctorCommand
             Ui.Line("       install curl (apt install curl, brew install curl; Windows 10+ ships curl.exe)");
         }
 
+        CheckPackages();
+
         if (await RunAsync("docker", "--version") is null)
         {
             Ui.Warn("Docker not found: fine for `./workshop up`; install Docker Desktop or Docker Engine for `docker compose up`");
@@ -90,6 +93,49 @@ public static partial class DoctorCommand
         Ui.Line();
         Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Whether the packages of every step's projects are on this machine, so that no step needs the
+    /// network (the README's advice before the workshop). NuGet records each restore of a project in
+    /// obj/project.nuget.cache, with the package files the project needs.
+    /// </summary>
+    private static void CheckPackages()
+    {
+        var missing = StepCatalog.Load(StepCatalog.FindRoot())
+            .Where(step => !Directory.EnumerateFiles(step.Directory, "*.csproj", SearchOption.AllDirectories)
+                .Where(project => !IsBuildOutput(step.Directory, project))
+                .All(HasItsPackages))
+            .Select(step => step.Folder[..2])
+            .ToList();
+        if (missing.Count == 0)
+        {
+            Ui.Ok("the packages of every step are on this machine: no step needs the network");
+        }
+        else
+        {
+            Ui.Warn($"the packages of {(missing.Count == 1 ? "step " : "steps ")}{string.Join(", ", missing)} are not all on this machine yet: "
+                + "on a good network, run `dotnet build` at the repository root, and no step needs the network after that");
+        }
+    }
+
+    private static bool IsBuildOutput(string stepDirectory, string path) =>
+        Path.GetRelativePath(stepDirectory, path).Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) is var parts
+        && (parts.Contains("bin") || parts.Contains("obj"));
+
+    private static bool HasItsPackages(string project)
+    {
+        var record = Path.Combine(Path.GetDirectoryName(project)!, "obj", "project.nuget.cache");
+        try
+        {
+            using var json = JsonDocument.Parse(File.ReadAllText(record));
+            return json.RootElement.TryGetProperty("success", out var success) && success.ValueKind == JsonValueKind.True
+                && json.RootElement.GetProperty("expectedPackageFiles").EnumerateArray().All(file => File.Exists(file.GetString()));
+        }
+        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return false; // never restored here (a fresh clone), or a record NuGet did not finish
+        }
     }
 
     /// <summary>
