@@ -127,6 +127,74 @@ public sealed class WorkshopCommandTests
         Assert.Contains(NotYet, await Doctor());
     }
 
+    /// <summary>
+    /// With Docker's engine running, doctor says whether the images the steps build from are on the
+    /// machine yet. A stand-in for the docker CLI answers as Docker does: `docker image inspect` fails,
+    /// "No such image", when any one of the images it is given is missing.
+    /// </summary>
+    [Fact]
+    public async Task Doctor_SaysWhetherTheStepsBaseImagesArePulled_WhenDockerRuns()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Assert.Skip("the docker stand-in is a shell script");
+            return;
+        }
+
+        var bin = Directory.CreateTempSubdirectory("docker-stand-in-").FullName;
+        try
+        {
+            var pulled = Path.Combine(bin, "pulled-images");
+            File.WriteAllText(pulled, "");
+            var docker = Path.Combine(bin, "docker");
+            File.WriteAllText(docker, """
+                #!/bin/sh
+                # A stand-in for the docker CLI with its engine running: the answers workshop doctor asks for.
+                case "$1" in
+                  --version) echo "Docker version 28.5.1, build 0000000" ;;
+                  info) echo "28.5.1" ;;
+                  compose) echo "2.40.0" ;;
+                  image)
+                    shift 4 # image inspect --format {{.Id}}
+                    for image in "$@"; do
+                      grep -qxF "$image" "$PULLED_IMAGES" || { echo "Error: No such image: $image" >&2; exit 1; }
+                    done
+                    for image in "$@"; do echo "sha256:0000"; done ;;
+                  *) exit 1 ;;
+                esac
+                """);
+            File.SetUnixFileMode(docker, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            var environment = new Dictionary<string, string>
+            {
+                ["PATH"] = bin + Path.PathSeparator + Tools.PathWithSystemFolders(),
+                ["PULLED_IMAGES"] = pulled,
+            };
+
+            async Task<string> Doctor()
+            {
+                var doctor = WorkshopCommand.Start(environment, "doctor");
+                await doctor.WaitForExitAsync(TimeSpan.FromMinutes(1));
+                return doctor.Output;
+            }
+
+            var before = await Doctor();
+            Assert.Contains("[ok]   Docker engine 28.5.1", before);
+            Assert.Contains(
+                "[warn] the images the steps build from are not all on this machine yet: on a good network, run `docker compose build` at the repository root",
+                before);
+
+            // What the steps' Dockerfiles build from, once pulled.
+            File.WriteAllLines(pulled, ["mcr.microsoft.com/dotnet/sdk:10.0", "mcr.microsoft.com/dotnet/aspnet:10.0"]);
+            Assert.Contains(
+                "[ok]   the images the steps build from are on this machine (mcr.microsoft.com/dotnet/aspnet:10.0, mcr.microsoft.com/dotnet/sdk:10.0)",
+                await Doctor());
+        }
+        finally
+        {
+            Directory.Delete(bin, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Doctor_ChecksSdkCurlDockerAndPorts()
     {

@@ -70,6 +70,18 @@ public static partial class DoctorCommand
             {
                 Ui.Warn("`docker compose` (v2) not found: install the Docker Compose plugin");
             }
+
+            // `docker image inspect` fails when any one of the images is not on the machine.
+            var images = BaseImages();
+            if (await RunAsync("docker", ["image", "inspect", "--format", "{{.Id}}", .. images]) is not null)
+            {
+                Ui.Ok($"the images the steps build from are on this machine ({string.Join(", ", images)})");
+            }
+            else
+            {
+                Ui.Warn("the images the steps build from are not all on this machine yet: "
+                    + "on a good network, run `docker compose build` at the repository root");
+            }
         }
         else
         {
@@ -117,6 +129,33 @@ public static partial class DoctorCommand
             Ui.Warn($"the packages of {(missing.Count == 1 ? "step " : "steps ")}{string.Join(", ", missing)} are not all on this machine yet: "
                 + "on a good network, run `dotnet build` at the repository root, and no step needs the network after that");
         }
+    }
+
+    /// <summary>The images the steps' Dockerfiles build from (FROM, less an earlier stage's name), each once.</summary>
+    private static List<string> BaseImages()
+    {
+        var images = new SortedSet<string>(StringComparer.Ordinal);
+        var dockerfiles = StepCatalog.Load(StepCatalog.FindRoot())
+            .SelectMany(step => Directory.EnumerateFiles(step.Directory, "Dockerfile", SearchOption.AllDirectories)
+                .Where(file => !IsBuildOutput(step.Directory, file)));
+        foreach (var dockerfile in dockerfiles)
+        {
+            var stages = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var from in File.ReadLines(dockerfile).Select(line => FromLine().Match(line)).Where(m => m.Success))
+            {
+                if (!stages.Contains(from.Groups["image"].Value))
+                {
+                    images.Add(from.Groups["image"].Value);
+                }
+
+                if (from.Groups["stage"].Success)
+                {
+                    stages.Add(from.Groups["stage"].Value);
+                }
+            }
+        }
+
+        return [.. images];
     }
 
     private static bool IsBuildOutput(string stepDirectory, string path) =>
@@ -209,6 +248,9 @@ public static partial class DoctorCommand
             return null;
         }
     }
+
+    [GeneratedRegex(@"^\s*FROM\s+(--platform=\S+\s+)?(?<image>\S+)(\s+AS\s+(?<stage>\S+))?", RegexOptions.IgnoreCase)]
+    private static partial Regex FromLine();
 
     [GeneratedRegex(@"^(?<v>\d+\.\d+\.\d+)")]
     private static partial Regex SdkVersion();
