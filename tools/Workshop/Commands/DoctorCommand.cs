@@ -19,6 +19,7 @@ public static partial class DoctorCommand
     public static async Task<int> RunAsync()
     {
         var failures = 0;
+        var steps = StepCatalog.Load(StepCatalog.FindRoot());
 
         var sdks = await RunAsync("dotnet", "--list-sdks");
         var sdk = sdks?.Split('\n').Select(l => SdkVersion().Match(l)).Where(m => m.Success)
@@ -57,7 +58,7 @@ public static partial class DoctorCommand
             Ui.Line("       install curl (apt install curl, brew install curl; Windows 10+ ships curl.exe)");
         }
 
-        CheckPackages();
+        CheckPackages(steps);
 
         if (await RunAsync("docker", "--version") is null)
         {
@@ -72,7 +73,7 @@ public static partial class DoctorCommand
             }
 
             // `docker image inspect` fails when any one of the images is not on the machine.
-            var images = BaseImages();
+            var images = BaseImages(steps);
             if (await RunAsync("docker", ["image", "inspect", "--format", "{{.Id}}", .. images]) is not null)
             {
                 Ui.Ok($"the images the steps build from are on this machine ({string.Join(", ", images)})");
@@ -88,7 +89,7 @@ public static partial class DoctorCommand
             Ui.Warn("Docker is installed but its engine is not running: start Docker Desktop (only needed for `docker compose up`)");
         }
 
-        CheckInfrastructure();
+        CheckInfrastructure(steps);
 
         var busy = WorkshopPorts.Where(p => !Ports.IsFree(p.Port)).ToList();
         if (busy.Count == 0)
@@ -112,9 +113,9 @@ public static partial class DoctorCommand
     /// network (the README's advice before the workshop). NuGet records each restore of a project in
     /// obj/project.nuget.cache, with the package files the project needs.
     /// </summary>
-    private static void CheckPackages()
+    private static void CheckPackages(IReadOnlyList<Step> steps)
     {
-        var missing = StepCatalog.Load(StepCatalog.FindRoot())
+        var missing = steps
             .Where(step => !Directory.EnumerateFiles(step.Directory, "*.csproj", SearchOption.AllDirectories)
                 .Where(project => !IsBuildOutput(step.Directory, project))
                 .All(HasItsPackages))
@@ -132,10 +133,10 @@ public static partial class DoctorCommand
     }
 
     /// <summary>The images the steps' Dockerfiles build from (FROM, less an earlier stage's name), each once.</summary>
-    private static List<string> BaseImages()
+    private static List<string> BaseImages(IReadOnlyList<Step> steps)
     {
         var images = new SortedSet<string>(StringComparer.Ordinal);
-        var dockerfiles = StepCatalog.Load(StepCatalog.FindRoot())
+        var dockerfiles = steps
             .SelectMany(step => Directory.EnumerateFiles(step.Directory, "Dockerfile", SearchOption.AllDirectories)
                 .Where(file => !IsBuildOutput(step.Directory, file)));
         foreach (var dockerfile in dockerfiles)
@@ -181,27 +182,27 @@ public static partial class DoctorCommand
     /// The programs of the steps' infrastructure (Consul, Jaeger ...): optional, since `workshop up`
     /// names the docker compose command for one that is missing, but each one installed spares Docker.
     /// </summary>
-    private static void CheckInfrastructure()
+    private static void CheckInfrastructure(IReadOnlyList<Step> steps)
     {
-        var uses = StepCatalog.Load(StepCatalog.FindRoot())
+        var uses = steps
             .SelectMany(step => StepServices.Load(step).Infra.Select(service => (Step: step, Service: service)))
             .GroupBy(use => use.Service.Program ?? use.Service.Name);
         foreach (var program in uses)
         {
             var numbers = program.Select(use => use.Step.Folder[..2]).Distinct().ToList();
-            var steps = (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
+            var which = (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
             var (step, service) = program.First();
             if (service.Run is null)
             {
-                Ui.Warn($"{service.Name}: only docker compose runs it ({steps})");
+                Ui.Warn($"{service.Name}: only docker compose runs it ({which})");
             }
             else if (LocalCommand.ForInfra(service, step) is { } command)
             {
-                Ui.Ok($"{program.Key} installed ({command.Program}): `workshop up` runs it for {steps}");
+                Ui.Ok($"{program.Key} installed ({command.Program}): `workshop up` runs it for {which}");
             }
             else
             {
-                Ui.Warn($"{program.Key} not installed: fine with Docker; install it to run {steps} without Docker");
+                Ui.Warn($"{program.Key} not installed: fine with Docker; install it to run {which} without Docker");
             }
         }
     }
