@@ -413,6 +413,65 @@ public sealed class WorkshopUpTests
         Assert.DoesNotContain("   at ", up.Errors);
     }
 
+    /// <summary>
+    /// A step's first build downloads its packages. In a room whose network is down or swamped, NuGet
+    /// cannot reach its source (NU1301); the last line says so and what to do, not only "failed".
+    /// </summary>
+    [Fact]
+    public async Task Up_SaysTheFirstBuildNeedsTheNetwork_WhenNuGetCannotReachItsSource()
+    {
+        using var folder = WorkshopFolder.Create("offline", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = "services:\n  users:\n    build:\n      context: ..\n      dockerfile: 01-offline/src/Users/Dockerfile\n    ports:\n      - \"${USERS_PORT:-8001}:8080\"\n",
+            ["src/Users/Users.csproj"] = UnrestorableProject,
+            ["src/Users/Program.cs"] = "WebApplication.Create(args).Run();",
+        });
+
+        var up = WorkshopCommand.Start(UnreachablePackageSource(folder), "up", "01");
+        await up.WaitForExitAsync(TimeSpan.FromMinutes(3));
+
+        Assert.Equal(1, up.ExitCode);
+        var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(errors, line => line.Contains("error NU1301", StringComparison.Ordinal));
+        Assert.Equal(
+            "workshop: the build of users failed (src/Users/Users.csproj): NuGet could not reach its package source. "
+                + "A step's first build downloads its packages: run it once on a working network (README.md, Prerequisites: before the workshop)",
+            errors[^1]);
+    }
+
+    /// <summary>The same for the workshop command's own first build, which ./workshop does before anything else.</summary>
+    [Fact]
+    public async Task WorkshopScript_SaysItsFirstBuildNeedsTheNetwork_WhenNuGetCannotReachItsSource()
+    {
+        using var folder = WorkshopFolder.Create("offline", new Dictionary<string, string>());
+        var script = Path.Combine(folder.Root, "workshop");
+        File.Copy(Path.Combine(Repo.Root, "workshop"), script);
+        File.WriteAllText(Path.Combine(folder.Root, "tools", "Workshop", "Workshop.csproj"), UnrestorableProject);
+
+        var run = await Shell.RunAsync("bash", [script, "list"], TimeSpan.FromMinutes(3), folder.Root, UnreachablePackageSource(folder));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(
+            "workshop: could not build tools/Workshop: NuGet could not reach its package source. "
+                + "The first build downloads its packages: run it once on a working network (README.md, Prerequisites: before the workshop)",
+            run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+    }
+
+    /// <summary>A project with a package that no machine has yet, so restoring it needs the package source.</summary>
+    private const string UnrestorableProject = """
+        <Project Sdk="Microsoft.NET.Sdk.Web">
+          <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
+          <ItemGroup><PackageReference Include="Workshop.Tests.NotOnAnyMachine" Version="1.0.0" /></ItemGroup>
+        </Project>
+        """;
+
+    /// <summary>NuGet's source moved to a port nothing listens on: the network of a room where nothing gets through.</summary>
+    private static Dictionary<string, string> UnreachablePackageSource(WorkshopFolder folder) => new()
+    {
+        ["WORKSHOP_ROOT"] = folder.Root,
+        ["RestoreSources"] = $"https://127.0.0.1:{WorkshopFolder.FreePort()}/v3/index.json",
+    };
+
     /// <summary>The READMEs' other way to start a service: `dotnet run --project NN-step/src/Users`.</summary>
     [Fact]
     public async Task DotnetRun_StartsAServiceOnItsDocumentedPort()

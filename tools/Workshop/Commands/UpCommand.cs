@@ -218,7 +218,12 @@ public static class UpCommand
                     Console.Error.WriteLine("  " + line);
                 }
 
-                throw new UserError($"the build of {app.Name} failed ({Path.GetRelativePath(step.Directory, app.ProjectFile)})");
+                var failed = $"the build of {app.Name} failed ({Path.GetRelativePath(step.Directory, app.ProjectFile)})";
+                // NU1301: the package source could not be reached, as on a workshop room's busy or absent network.
+                throw new UserError(lines.Any(l => l.Contains("NU1301", StringComparison.Ordinal))
+                    ? $"{failed}: NuGet could not reach its package source. A step's first build downloads its packages: "
+                        + "run it once on a working network (README.md, Prerequisites: before the workshop)"
+                    : failed);
             }
         }
     }
