@@ -82,9 +82,11 @@ public sealed class WorkshopCommand : IAsyncDisposable
         }
     });
 
-    public static async Task<WorkshopCommand> RunAsync(params string[] args)
+    public static Task<WorkshopCommand> RunAsync(params string[] args) => RunAsync(new Dictionary<string, string>(), args);
+
+    public static async Task<WorkshopCommand> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
-        var command = Start(args);
+        var command = Start(environment, args);
         await command.WaitForExitAsync(TimeSpan.FromMinutes(3));
         return command;
     }

@@ -102,29 +102,22 @@ public sealed class WorkshopCommandTests
         var record = Path.Combine(folder.Root, folder.Step, "src", "Users", "obj", "project.nuget.cache");
         var package = Path.Combine(folder.Root, "nuget-packages", "yarp.reverseproxy", "2.1.0", "yarp.reverseproxy.2.1.0.nupkg.sha512");
 
-        async Task<string> Doctor()
-        {
-            var doctor = WorkshopCommand.Start(environment, "doctor");
-            await doctor.WaitForExitAsync(TimeSpan.FromMinutes(1));
-            return doctor.Output;
-        }
-
         const string NotYet = "[warn] the packages of step 01 are not all on this machine yet: on a good network, run `dotnet build` at the repository root";
         const string Ready = "[ok]   the packages of every step are on this machine: no step needs the network";
 
         // A fresh clone: never restored.
-        Assert.Contains(NotYet, await Doctor());
+        Assert.Contains(NotYet, (await WorkshopCommand.RunAsync(environment, "doctor")).Output);
 
         // Restored, and the package is in NuGet's folder.
         Directory.CreateDirectory(Path.GetDirectoryName(record)!);
         File.WriteAllText(record, JsonSerializer.Serialize(new { version = 2, success = true, expectedPackageFiles = new[] { package } }));
         Directory.CreateDirectory(Path.GetDirectoryName(package)!);
         File.WriteAllText(package, "sha512");
-        Assert.Contains(Ready, await Doctor());
+        Assert.Contains(Ready, (await WorkshopCommand.RunAsync(environment, "doctor")).Output);
 
         // NuGet's folder cleared (dotnet nuget locals all --clear): the next build downloads again.
         File.Delete(package);
-        Assert.Contains(NotYet, await Doctor());
+        Assert.Contains(NotYet, (await WorkshopCommand.RunAsync(environment, "doctor")).Output);
     }
 
     /// <summary>
@@ -170,14 +163,7 @@ public sealed class WorkshopCommandTests
                 ["PULLED_IMAGES"] = pulled,
             };
 
-            async Task<string> Doctor()
-            {
-                var doctor = WorkshopCommand.Start(environment, "doctor");
-                await doctor.WaitForExitAsync(TimeSpan.FromMinutes(1));
-                return doctor.Output;
-            }
-
-            var before = await Doctor();
+            var before = (await WorkshopCommand.RunAsync(environment, "doctor")).Output;
             Assert.Contains("[ok]   Docker engine 28.5.1", before);
             Assert.Contains(
                 "[warn] the images the steps build from are not all on this machine yet: on a good network, run `docker compose build` at the repository root",
@@ -187,7 +173,7 @@ public sealed class WorkshopCommandTests
             File.WriteAllLines(pulled, ["mcr.microsoft.com/dotnet/sdk:10.0", "mcr.microsoft.com/dotnet/aspnet:10.0"]);
             Assert.Contains(
                 "[ok]   the images the steps build from are on this machine (mcr.microsoft.com/dotnet/aspnet:10.0, mcr.microsoft.com/dotnet/sdk:10.0)",
-                await Doctor());
+                (await WorkshopCommand.RunAsync(environment, "doctor")).Output);
         }
         finally
         {
@@ -403,8 +389,7 @@ public sealed class WorkshopUpTests
             ["src/Users/Program.cs"] = "this is not C#",
         });
 
-        var up = WorkshopCommand.Start(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root }, "up", "01");
-        await up.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var up = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root }, "up", "01");
 
         Assert.Equal(1, up.ExitCode);
         var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -427,8 +412,7 @@ public sealed class WorkshopUpTests
             ["src/Users/Program.cs"] = "WebApplication.Create(args).Run();",
         });
 
-        var up = WorkshopCommand.Start(UnreachablePackageSource(folder), "up", "01");
-        await up.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        var up = await WorkshopCommand.RunAsync(UnreachablePackageSource(folder), "up", "01");
 
         Assert.Equal(1, up.ExitCode);
         var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
