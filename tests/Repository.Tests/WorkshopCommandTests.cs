@@ -350,8 +350,7 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Up_RefusesWithOneLine_WhenAPortIsTaken()
     {
-        var listener = new TcpListener(IPAddress.Loopback, 8001);
-        listener.Start();
+        var listener = await WorkshopFolder.ListenAsync(8001);
         try
         {
             var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
