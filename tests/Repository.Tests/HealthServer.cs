@@ -15,26 +15,13 @@ public sealed class HealthServer : IAsyncDisposable
 
     private HealthServer(TcpListener listener) => _listener = listener;
 
-    /// <summary>
-    /// Answers every request with the status line, on the port given or, by default, on a free one.
-    /// A documented port is waited for (see <see cref="WorkshopFolder.ListenAsync"/>).
-    /// </summary>
-    public static async Task<HealthServer> StartAsync(string statusLine, int port = 0)
+    /// <summary>Answers every request with the status line, on the port given or, by default, on a free one.</summary>
+    public static Task<HealthServer> StartAsync(string statusLine, int port = 0)
     {
-        TcpListener listener;
-        if (port == 0)
-        {
-            listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-        }
-        else
-        {
-            listener = await WorkshopFolder.ListenAsync(port);
-        }
-
-        var server = new HealthServer(listener);
+        var server = new HealthServer(new TcpListener(IPAddress.Loopback, port));
+        server._listener.Start();
         server._loop = server.ServeAsync(statusLine);
-        return server;
+        return Task.FromResult(server);
     }
 
     private async Task ServeAsync(string statusLine)

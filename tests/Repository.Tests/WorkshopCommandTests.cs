@@ -201,8 +201,10 @@ public sealed class WorkshopCommandTests
 }
 
 /// <summary>
-/// `workshop up` on the documented ports. The tests of this class run one after another (one class,
-/// one collection), and no other test uses these ports: the step tests pick free ports.
+/// `workshop up` and `workshop check`. They run the steps on free ports, moved there by the variables
+/// the compose files take (USERS_PORT ...), so that a step an attendee runs on the documented ports
+/// while the tests run is left alone, and the other way round. Only the test of `dotnet run` needs a
+/// documented port. The tests of this class run one after another (one class, one collection).
 /// </summary>
 public sealed class WorkshopUpTests
 {
@@ -212,20 +214,29 @@ public sealed class WorkshopUpTests
     {
         var step = Repo.Step(folder);
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
-        await using var up = await UpAsync(step, data);
+        var ports = FreePorts(step);
+        await using var up = await UpAsync(step, data, ports);
 
-        // The table the README shows under "Run it".
-        foreach (var line in RunItTable(step))
+        // Each service says where it moved to.
+        foreach (var app in Workshop.Steps.StepServices.Load(step).Apps)
         {
-            Assert.Contains(line, up.Output);
+            Assert.Contains($"{app.Name} runs on port {ports[app.HostPort.Variable!]}, not {app.Port}: {app.HostPort.Variable} is set in the environment", up.Output);
         }
 
-        var check = await WorkshopCommand.RunAsync("check", step.Folder[..2]);
+        // The table the README shows under "Run it", on the ports the services moved to.
+        var printed = Spaced(up.Output);
+        foreach (var line in RunItTable(step))
+        {
+            Assert.Contains(Spaced(Moved(line, step, ports)), printed);
+        }
+
+        // The README's commands, on the same ports: the gateway and users reach the services they call there.
+        var check = await WorkshopCommand.RunAsync(ports, "check", step.Folder[..2]);
         Assert.True(check.ExitCode == 0, check.Output + check.Errors);
         Assert.Contains("checks passed.", check.Output);
 
         up.Interrupt();
-        await AssertStoppedAsync(up, step);
+        await AssertStoppedAsync(up, step, ports);
         Assert.Equal(0, up.ExitCode);
         Directory.Delete(data, recursive: true);
     }
@@ -235,10 +246,11 @@ public sealed class WorkshopUpTests
     {
         var step = Repo.Steps[0];
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
-        await using var up = await UpAsync(step, data);
+        var ports = FreePorts(step);
+        await using var up = await UpAsync(step, data, ports);
 
         up.HangUp();
-        await AssertStoppedAsync(up, step);
+        await AssertStoppedAsync(up, step, ports);
         Directory.Delete(data, recursive: true);
     }
 
@@ -249,10 +261,12 @@ public sealed class WorkshopUpTests
         var step = Repo.Step("02-connect");
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         // As the README's "Things to try" starts it to wait less for a hung accounts: the services take the variable.
-        await using var up = await UpAsync(step, data, new Dictionary<string, string> { ["AccountsClient__Timeout"] = "00:00:01" });
+        var ports = FreePorts(step);
+        ports["AccountsClient__Timeout"] = "00:00:01";
+        await using var up = await UpAsync(step, data, ports);
         Assert.Contains("While it runs, type a command and Enter:", up.Output);
 
-        using var http = new HttpClient { BaseAddress = new Uri("http://localhost:8001"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{ports["USERS_PORT"]}"), Timeout = TimeSpan.FromSeconds(10) };
         using (var created = await http.PostAsync("/users", new StringContent("""{"name":"Ada","email":"ada@example.com"}""", null, "application/json")))
         {
             Assert.Equal(HttpStatusCode.Created, created.StatusCode);
@@ -288,7 +302,7 @@ public sealed class WorkshopUpTests
         await up.TypeAsync("pause users");
         await up.WaitForOutputAsync("[ok]   users is paused", TimeSpan.FromSeconds(10));
         up.Interrupt();
-        await AssertStoppedAsync(up, step);
+        await AssertStoppedAsync(up, step, ports);
         Assert.Contains(up.Output.Split('\n'), line => line.StartsWith("users ", StringComparison.Ordinal) && line.Contains("Application is shutting down"));
         Assert.Equal(0, up.ExitCode);
         Directory.Delete(data, recursive: true);
@@ -316,10 +330,20 @@ public sealed class WorkshopUpTests
         }
     }
 
+    /// <summary>A free port for each service of the step, under the variable its compose mapping takes: USERS_PORT=41234.</summary>
+    private static Dictionary<string, string> FreePorts(Workshop.Steps.Step step) =>
+        Workshop.Steps.StepServices.Load(step).Apps.ToDictionary(a => a.HostPort.Variable!, _ => WorkshopFolder.FreePort().ToString());
+
+    /// <summary>The README's line with each documented port replaced by the one its service moved to.</summary>
+    private static string Moved(string line, Workshop.Steps.Step step, Dictionary<string, string> ports) =>
+        Workshop.Steps.StepServices.Load(step).Apps.Aggregate(line, (moved, app) => moved.Replace($"localhost:{app.Port}", $"localhost:{ports[app.HostPort.Variable!]}", StringComparison.Ordinal));
+
+    /// <summary>Runs of spaces made one: a table's columns shift when a port has five digits.</summary>
+    private static string Spaced(string text) => System.Text.RegularExpressions.Regex.Replace(text, " {2,}", " ");
+
     /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it has said all it says on starting.</summary>
-    private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data, Dictionary<string, string>? environment = null)
+    private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data, Dictionary<string, string> environment)
     {
-        environment ??= [];
         environment["WORKSHOP_DATA_DIR"] = data;
         var up = WorkshopCommand.Start(environment, "up", step.Folder[..2], "--fresh");
         try
@@ -336,45 +360,93 @@ public sealed class WorkshopUpTests
     }
 
     /// <summary>workshop has ended, said so, and none of the step's services answers any more.</summary>
-    private static async Task AssertStoppedAsync(WorkshopCommand up, Workshop.Steps.Step step)
+    private static async Task AssertStoppedAsync(WorkshopCommand up, Workshop.Steps.Step step, Dictionary<string, string> ports)
     {
         await up.WaitForExitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains($"Stopped {step.Folder}.", up.Output);
         using var http = new HttpClient();
         foreach (var app in Workshop.Steps.StepServices.Load(step).Apps)
         {
-            await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"{app.Url}/health"));
+            await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://localhost:{ports[app.HostPort.Variable!]}/health"));
         }
     }
 
     [Fact]
-    public async Task Up_RefusesWithOneLine_WhenAPortIsTaken()
+    public async Task Up_RefusesWithOneLine_WhenAPortIsTaken_AndSaysHowToMoveTheService()
     {
-        var listener = await WorkshopFolder.ListenAsync(8001);
-        try
-        {
-            var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
-            Assert.Equal(1, up.ExitCode);
-            Assert.Contains("workshop: port 8001 (users) is already in use: stop what holds it (find it with `lsof -i :8001`)", up.Errors);
-        }
-        finally
-        {
-            listener.Stop();
-        }
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        var moved = FreePorts(Repo.Steps[0]);
+        moved["USERS_PORT"] = port.ToString();
+        var up = await WorkshopCommand.RunAsync(moved, "up", Repo.Steps[0].Folder[..2]);
+
+        Assert.Equal(1, up.ExitCode);
+        var line = Assert.Single(up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var refused = System.Text.RegularExpressions.Regex.Match(line,
+            $@"^workshop: port {port} \(users\) is already in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: put USERS_PORT=(?<suggested>\d+) in {Repo.Steps[0].Folder}/\.env \(docker compose reads that file too\)$");
+        Assert.True(refused.Success, line);
+        // A port that was free when workshop looked.
+        Assert.NotEqual(port, int.Parse(refused.Groups["suggested"].Value));
     }
 
     [Fact]
     public async Task UpAndDoctor_SayAStepIsStillRunning_WhenAServiceAnswersOnAPortItNeeds()
     {
-        await using var running = await HealthServer.StartAsync("HTTP/1.1 200 OK", port: 8002);
+        await using var running = await HealthServer.StartAsync("HTTP/1.1 200 OK");
+        var moved = FreePorts(Repo.Steps[0]);
+        moved["ACCOUNTS_PORT"] = running.Port.ToString();
 
-        var up = await WorkshopCommand.RunAsync("up", Repo.Steps[0].Folder[..2]);
+        var up = await WorkshopCommand.RunAsync(moved, "up", Repo.Steps[0].Folder[..2]);
 
         Assert.Equal(1, up.ExitCode);
-        Assert.Contains("workshop: port 8002 (accounts) is already in use: a service answers /health there, so a workshop step is probably still running: press Ctrl-C in its terminal", up.Errors);
+        Assert.Contains($"workshop: port {running.Port} (accounts) is already in use: a service answers /health there, so a workshop step is probably still running: press Ctrl-C in its terminal", up.Errors);
 
-        var doctor = await WorkshopCommand.RunAsync("doctor");
-        Assert.Contains("[FAIL] port 8002 (accounts) is in use: a service answers /health there, so a workshop step is probably still running", doctor.Output);
+        var doctor = await WorkshopCommand.RunAsync(moved, "doctor");
+        Assert.Contains($"[FAIL] port {running.Port} (accounts, from ACCOUNTS_PORT) is in use: a service answers /health there, so a workshop step is probably still running", doctor.Output);
+    }
+
+    /// <summary>
+    /// The step's .env file moves a port for `workshop up` as it does for docker compose, and the
+    /// environment comes before it. Both are seen in which port up finds taken, before it builds anything.
+    /// </summary>
+    [Fact]
+    public async Task Up_TakesThePortsFromTheStepsEnvFile_AndFromTheEnvironmentFirst()
+    {
+        using var first = new TcpListener(IPAddress.Loopback, 0);
+        using var second = new TcpListener(IPAddress.Loopback, 0);
+        first.Start();
+        second.Start();
+        var (inFile, inEnvironment) = (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
+        using var folder = WorkshopFolder.Create("moved", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = "services:\n  users:\n    build:\n      context: ..\n      dockerfile: 01-moved/src/Users/Dockerfile\n    ports:\n      - \"${USERS_PORT:-8001}:8080\"\n",
+            [".env"] = $"# ports for this machine\nGATEWAY_PORT=9000\nUSERS_PORT=\"{inFile}\"  \n",
+        });
+
+        var fromFile = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root }, "up", "01");
+        var fromEnvironment = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root, ["USERS_PORT"] = inEnvironment.ToString() }, "up", "01");
+
+        Assert.Contains($"users runs on port {inFile}, not 8001: USERS_PORT is set in 01-moved/.env", fromFile.Output);
+        Assert.Contains($"workshop: port {inFile} (users) is already in use", fromFile.Errors);
+        Assert.Contains($"users runs on port {inEnvironment}, not 8001: USERS_PORT is set in the environment", fromEnvironment.Output);
+        Assert.Contains($"workshop: port {inEnvironment} (users) is already in use", fromEnvironment.Errors);
+    }
+
+    [Theory]
+    [InlineData("eighty", "workshop: USERS_PORT=eighty (in the environment) is not a port: users needs a number from 1 to 65535")]
+    [InlineData("70000", "workshop: USERS_PORT=70000 (in the environment) is not a port: users needs a number from 1 to 65535")]
+    [InlineData("8002", "workshop: users and accounts would both run on port 8002 (USERS_PORT, ACCOUNTS_PORT): give each service a port of its own")]
+    public async Task UpAndCheck_RefuseAPortVariableThatIsNoPort_OrThatTwoServicesWouldShare(string value, string error)
+    {
+        foreach (var command in new[] { "up", "check" })
+        {
+            var run = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["USERS_PORT"] = value }, command, Repo.Steps[0].Folder[..2]);
+
+            Assert.Equal(1, run.ExitCode);
+            Assert.Equal(error, Assert.Single(run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+        }
     }
 
     [Fact]
@@ -388,7 +460,7 @@ public sealed class WorkshopUpTests
             ["src/Users/Program.cs"] = "this is not C#",
         });
 
-        var up = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root }, "up", "01");
+        var up = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root, ["USERS_PORT"] = WorkshopFolder.FreePort().ToString() }, "up", "01");
 
         Assert.Equal(1, up.ExitCode);
         var errors = up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -453,9 +525,14 @@ public sealed class WorkshopUpTests
     {
         ["WORKSHOP_ROOT"] = folder.Root,
         ["RestoreSources"] = $"https://127.0.0.1:{WorkshopFolder.FreePort()}/v3/index.json",
+        ["USERS_PORT"] = WorkshopFolder.FreePort().ToString(),
     };
 
-    /// <summary>The READMEs' other way to start a service: `dotnet run --project NN-step/src/Users`.</summary>
+    /// <summary>
+    /// The READMEs' other way to start a service: `dotnet run --project NN-step/src/Users`, on the
+    /// documented port its launch settings give. Where an attendee's step holds that port while the
+    /// tests run, the service's refusal to bind it shows the same.
+    /// </summary>
     [Fact]
     public async Task DotnetRun_StartsAServiceOnItsDocumentedPort()
     {
@@ -468,6 +545,8 @@ public sealed class WorkshopUpTests
 
         start.Environment["Database__Path"] = Path.Combine(data, "users.db");
         using var process = System.Diagnostics.Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
         try
         {
             using var http = new HttpClient();
@@ -485,12 +564,24 @@ public sealed class WorkshopUpTests
                 }
             }
 
+            if (health is null && process.HasExited)
+            {
+                var printed = await output + await errors;
+                Assert.Contains("Failed to bind to address http://", printed);
+                Assert.Contains(":8001: address already in use", printed);
+                return;
+            }
+
             Assert.NotNull(health);
             Assert.Equal(System.Net.HttpStatusCode.OK, health.StatusCode);
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
             await process.WaitForExitAsync();
             Directory.Delete(data, recursive: true);
         }
@@ -499,7 +590,7 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Check_SaysTheStepIsNotRunning_WhenItIsNot()
     {
-        var check = await WorkshopCommand.RunAsync("check", Repo.Steps[0].Folder[..2]);
+        var check = await WorkshopCommand.RunAsync(FreePorts(Repo.Steps[0]), "check", Repo.Steps[0].Folder[..2]);
         Assert.Equal(1, check.ExitCode);
         Assert.Contains("not running: start the step first", check.Errors);
     }

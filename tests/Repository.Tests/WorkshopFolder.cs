@@ -53,28 +53,5 @@ public sealed class WorkshopFolder : IDisposable
         return port;
     }
 
-    /// <summary>
-    /// A listener on a documented port. The test before may have just stopped a service there, whose
-    /// process takes a moment to let go of it: the port must be free within 10 s.
-    /// </summary>
-    public static async Task<TcpListener> ListenAsync(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var listener = new TcpListener(IPAddress.Loopback, port);
-            try
-            {
-                listener.Start();
-                return listener;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                listener.Dispose();
-                await Task.Delay(100);
-            }
-        }
-    }
-
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }

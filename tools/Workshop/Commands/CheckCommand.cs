@@ -1,10 +1,12 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Workshop.Readme;
 using Workshop.Steps;
 
 namespace Workshop.Commands;
 
 /// <summary>Runs a step README's "Try it" commands against the running step and says which did what the README says.</summary>
-public static class CheckCommand
+public static partial class CheckCommand
 {
     public static async Task<int> RunAsync(Step step)
     {
@@ -14,7 +16,9 @@ public static class CheckCommand
             throw new UserError($"{step.Folder}/README.md has no Try it commands");
         }
 
-        var (apps, _) = StepServices.Load(step);
+        // The ports `workshop up` runs the step on: a port moved by USERS_PORT and the like is moved in
+        // the README's commands too.
+        var (apps, _) = StepServices.Load(step, StepVariables.Read(step));
         var down = apps.Where(a => Ports.IsFree(a.Port)).ToList();
         if (down.Count > 0)
         {
@@ -25,7 +29,7 @@ public static class CheckCommand
         var passed = 0;
         foreach (var command in commands)
         {
-            var result = await TryItRunner.RunAsync(command, word => word, CancellationToken.None);
+            var result = await TryItRunner.RunAsync(command, word => MovePorts(word, apps), CancellationToken.None);
             if (result.Passed)
             {
                 passed++;
@@ -47,4 +51,13 @@ public static class CheckCommand
 
         return passed == commands.Count ? 0 : 1;
     }
+
+    /// <summary>localhost:8001 in a command, where users runs on 9001, becomes localhost:9001.</summary>
+    private static string MovePorts(string word, IReadOnlyList<AppService> apps) =>
+        LocalhostPort().Replace(word, m => apps.FirstOrDefault(a => a.HostPort.Moved && a.HostPort.Documented.ToString(CultureInfo.InvariantCulture) == m.Groups[1].Value) is { } app
+            ? $"localhost:{app.Port}"
+            : m.Value);
+
+    [GeneratedRegex(@"\blocalhost:(\d+)")]
+    private static partial Regex LocalhostPort();
 }

@@ -8,8 +8,11 @@ namespace Workshop.Commands;
 /// <summary>Checks what an attendee's machine needs and says how to fix each problem.</summary>
 public static partial class DoctorCommand
 {
+    /// <summary>The steps' own services, whose host ports their compose files let a variable move ("${USERS_PORT:-8001}:8080").</summary>
+    private static readonly string[] Movable = ["gateway", "users", "accounts", "reporting"];
+
     /// <summary>Every host port the workshop uses, with what uses it (see the root README).</summary>
-    public static readonly (int Port, string Use)[] WorkshopPorts =
+    private static readonly (int Port, string Use)[] WorkshopPorts =
     [
         (8000, "gateway"), (8001, "users"), (8002, "accounts"), (8003, "reporting"),
         (8500, "consul"), (16686, "jaeger UI"), (4317, "jaeger OTLP gRPC"), (4318, "jaeger OTLP HTTP"),
@@ -91,21 +94,37 @@ public static partial class DoctorCommand
 
         CheckInfrastructure(steps);
 
-        var busy = WorkshopPorts.Where(p => !Ports.IsFree(p.Port)).ToList();
+        var ports = WorkshopPorts.Select(p => MovedInEnvironment(p.Port, p.Use)).ToList();
+        var busy = ports.Where(p => !Ports.IsFree(p.Port)).ToList();
         if (busy.Count == 0)
         {
-            Ui.Ok($"ports {string.Join(", ", WorkshopPorts.Select(p => p.Port))} are free");
+            Ui.Ok($"ports {string.Join(", ", ports.Select(p => p.Port))} are free");
         }
 
-        foreach (var (port, use) in busy)
+        foreach (var (port, use, variable) in busy)
         {
             failures++;
-            Ui.Fail($"port {port} ({use}) is in use: {await Ports.HowToFreeAsync(port)}");
+            var move = variable is null ? null : $"run {use} on another port: {variable}={Ports.Suggest(port)} in the environment or in a step's .env file";
+            Ui.Fail($"port {port} ({use}) is in use: {await Ports.HowToFreeAsync(port, move)}");
         }
 
         Ui.Line();
         Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>The port of one of the steps' own services as its variable moves it in this environment; the infrastructure's ports are fixed.</summary>
+    private static (int Port, string Use, string? Variable) MovedInEnvironment(int port, string use)
+    {
+        if (!Movable.Contains(use))
+        {
+            return (port, use, null);
+        }
+
+        var variable = use.ToUpperInvariant() + "_PORT";
+        return int.TryParse(Environment.GetEnvironmentVariable(variable), out var moved) && moved is > 0 and <= 65535
+            ? (moved, $"{use}, from {variable}", variable)
+            : (port, use, variable);
     }
 
     /// <summary>

@@ -12,11 +12,18 @@ public static class UpCommand
 {
     public static async Task<int> RunAsync(Step step, bool fresh)
     {
-        var (apps, infra) = StepServices.Load(step);
+        // The ports docker compose would publish: the documented ones, unless USERS_PORT and the like
+        // move them (in the environment, or in the step's .env file).
+        var (apps, infra) = StepServices.Load(step, StepVariables.Read(step));
+        foreach (var app in apps.Where(a => a.HostPort.Moved))
+        {
+            Ui.Info($"{app.Name} runs on port {app.Port}, not {app.HostPort.Documented}: {app.HostPort.Variable} is set in {app.HostPort.Source}");
+        }
+
         // Every port before the build, so that a step still running is reported at once.
         foreach (var app in apps)
         {
-            await RunningServices.EnsurePortFreeAsync(app.Name, app.Port);
+            await RunningServices.EnsurePortFreeAsync(app.Name, app.Port, MoveAdvice(step, app));
         }
 
         var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra);
@@ -25,9 +32,27 @@ public static class UpCommand
         // names another place, as the repository tests do to leave an attendee's data alone.
         var dataRoot = Environment.GetEnvironmentVariable("WORKSHOP_DATA_DIR");
         string DataDirectory(AppService app) => dataRoot is null ? Path.Combine(app.ProjectDirectory, "data") : Path.Combine(dataRoot, app.Name);
-        IReadOnlyDictionary<string, string> ServiceEnvironment(AppService app) => dataRoot is null
-            ? new Dictionary<string, string>()
-            : new Dictionary<string, string> { ["Database__Path"] = Path.Combine(DataDirectory(app), app.Name + ".db") };
+        IReadOnlyDictionary<string, string> ServiceEnvironment(AppService app)
+        {
+            var environment = new Dictionary<string, string>();
+            if (dataRoot is not null)
+            {
+                environment["Database__Path"] = Path.Combine(DataDirectory(app), app.Name + ".db");
+            }
+
+            // A service that calls a moved one is told where it now is, through the key compose sets
+            // for it (AccountsClient__BaseAddress), unless that key is set here already.
+            foreach (var address in app.Addresses)
+            {
+                var target = apps.Single(a => a.Name == address.Service);
+                if (target.HostPort.Moved && Environment.GetEnvironmentVariable(address.Key) is null)
+                {
+                    environment[address.Key] = address.OnHost(target.Port);
+                }
+            }
+
+            return environment;
+        }
 
         if (fresh)
         {
@@ -83,6 +108,11 @@ public static class UpCommand
             Ui.Info($"Stopped {step.Folder}.");
         }
     }
+
+    /// <summary>How to run the service elsewhere when its port is taken: its variable, in the step's .env file.</summary>
+    private static string? MoveAdvice(Step step, AppService app) => app.HostPort.Variable is null
+        ? null
+        : $"run {app.Name} on another port: put {app.HostPort.Variable}={Ports.Suggest(app.Port)} in {step.Folder}/.env (docker compose reads that file too)";
 
     /// <summary>
     /// For each piece of infrastructure: use it where it already runs (docker compose, or started by

@@ -25,8 +25,15 @@ public static class Ports
         ? $"netstat -ano | findstr :{port}"
         : $"lsof -i :{port}";
 
-    /// <summary>What to do about a taken port: a healthy /health there is most likely a step still running.</summary>
-    public static async Task<string> HowToFreeAsync(int port)
+    /// <summary>A port to suggest in place of a taken one: 1000 up from it, or the first thousand after that, that is free now.</summary>
+    public static int Suggest(int taken) =>
+        Enumerable.Range(1, 9).Select(k => taken + 1000 * k).Where(p => p <= 65535).FirstOrDefault(IsFree, taken + 1000);
+
+    /// <summary>
+    /// What to do about a taken port: a healthy /health there is most likely a step still running;
+    /// anything else is to be stopped or, where <paramref name="move"/> says how, moved away from.
+    /// </summary>
+    public static async Task<string> HowToFreeAsync(int port, string? move = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         try
@@ -41,6 +48,6 @@ public static class Ports
         {
         }
 
-        return $"stop what holds it (find it with `{HowToFindHolder(port)}`)";
+        return $"stop what holds it (find it with `{HowToFindHolder(port)}`){(move is null ? "" : ", or " + move)}";
     }
 }

@@ -56,11 +56,12 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
     }
 
     /// <summary>Refuses, saying what to do, when something else already listens on the service's port.</summary>
-    public static async Task EnsurePortFreeAsync(string name, int port)
+    /// <param name="move">How to run the service on another port instead, where it can be.</param>
+    public static async Task EnsurePortFreeAsync(string name, int port, string? move = null)
     {
         if (!Ports.IsFree(port))
         {
-            throw new UserError($"port {port} ({name}) is already in use: {await Ports.HowToFreeAsync(port)}");
+            throw new UserError($"port {port} ({name}) is already in use: {await Ports.HowToFreeAsync(port, move)}");
         }
     }
 

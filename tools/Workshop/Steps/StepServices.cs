@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Workshop.Readme;
 using YamlDotNet.RepresentationModel;
@@ -5,11 +6,36 @@ using YamlDotNet.RepresentationModel;
 namespace Workshop.Steps;
 
 /// <summary>One of the step's own .NET services, as its docker-compose.yml describes it.</summary>
-public sealed record AppService(string Name, string ProjectDirectory, int Port, IReadOnlyList<string> DependsOn)
+/// <param name="Addresses">Its environment entries that hold another service's address inside compose.</param>
+public sealed record AppService(string Name, string ProjectDirectory, HostPort HostPort, IReadOnlyList<string> DependsOn, IReadOnlyList<ServiceAddress> Addresses)
 {
+    /// <summary>The host port it runs on: the documented one, unless its variable moves it.</summary>
+    public int Port => HostPort.Port;
     public string ProjectName => Path.GetFileName(ProjectDirectory);
     public string ProjectFile => Path.Combine(ProjectDirectory, ProjectName + ".csproj");
     public string Url => $"http://localhost:{Port}";
+}
+
+/// <summary>A service's host port, from its mapping <c>"${USERS_PORT:-8001}:8080"</c>.</summary>
+/// <param name="Port">The port it runs on: the variable's value where it is set, else the documented one.</param>
+/// <param name="Documented">The mapping's default, the port the READMEs show (8001).</param>
+/// <param name="Container">The port inside its container (8080).</param>
+/// <param name="Variable">The variable that moves it (USERS_PORT); null for a fixed mapping.</param>
+/// <param name="Source">Where the variable was set (the environment, or the step's .env); null when it is not.</param>
+public sealed record HostPort(int Port, int Documented, int Container, string? Variable, string? Source)
+{
+    public bool Moved => Port != Documented;
+}
+
+/// <summary>
+/// An environment entry of a service that names another service by its address inside compose
+/// (<c>AccountsClient__BaseAddress: http://accounts:8080</c>). Run locally, the other service is at
+/// <c>http://localhost:</c> and its host port instead.
+/// </summary>
+/// <param name="Origin">The address's scheme, host and port as compose writes them (<c>http://accounts:8080</c>).</param>
+public sealed record ServiceAddress(string Key, string Service, string Value, string Origin)
+{
+    public string OnHost(int port) => $"http://localhost:{port}{Value[Origin.Length..]}";
 }
 
 /// <summary>
@@ -40,11 +66,16 @@ public sealed record InfraService(string Name, int Port, IReadOnlyList<string>? 
 /// <summary>
 /// Reads a step's services from its docker-compose.yml, so Docker and the local run share one list:
 /// a service with a build section is one of ours, its project folder is where its Dockerfile is, its
-/// port is the default host port of its mapping ("${USERS_PORT:-8001}:8080").
+/// port is the default host port of its mapping ("${USERS_PORT:-8001}:8080") unless the mapping's
+/// variable is set.
 /// </summary>
 public static partial class StepServices
 {
-    public static (IReadOnlyList<AppService> Apps, IReadOnlyList<InfraService> Infra) Load(Step step)
+    /// <summary>The services on their documented ports.</summary>
+    public static (IReadOnlyList<AppService> Apps, IReadOnlyList<InfraService> Infra) Load(Step step) => Load(step, StepVariables.None);
+
+    /// <summary>The services, each of ours on the port its variable gives where one is set.</summary>
+    public static (IReadOnlyList<AppService> Apps, IReadOnlyList<InfraService> Infra) Load(Step step, StepVariables variables)
     {
         var yaml = new YamlStream();
         using (var reader = File.OpenText(step.ComposePath))
@@ -56,6 +87,9 @@ public static partial class StepServices
         var services = (YamlMappingNode)root.Children[new YamlScalarNode("services")];
         var apps = new List<AppService>();
         var infra = new List<InfraService>();
+        var built = services.Children
+            .Where(s => ((YamlMappingNode)s.Value).Children.ContainsKey(new YamlScalarNode("build")))
+            .ToDictionary(s => ((YamlScalarNode)s.Key).Value!, s => Ports((YamlMappingNode)s.Value).FirstOrDefault());
 
         foreach (var (key, value) in services.Children)
         {
@@ -68,20 +102,78 @@ public static partial class StepServices
                 var context = Scalar(buildNode, "context") ?? ".";
                 var dockerfile = Scalar(buildNode, "dockerfile") ?? "Dockerfile";
                 var projectDir = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(step.Directory, context, dockerfile)))!;
-                apps.Add(new AppService(name, projectDir, ports.FirstOrDefault(), DependsOn(service)));
+                apps.Add(new AppService(name, projectDir, Resolve(name, ports.FirstOrDefault(), variables), DependsOn(service), Addresses(service, built)));
             }
             else
             {
                 var local = service.Children.TryGetValue(new YamlScalarNode("x-workshop"), out var x) ? x as YamlMappingNode : null;
                 infra.Add(new InfraService(
-                    name, ports.FirstOrDefault(),
+                    name, ports.FirstOrDefault()?.Documented ?? 0,
                     local is null ? null : RunLine(step, name, Scalar(local, "run")),
                     local is null ? null : Scalar(local, "ready"),
                     local is null ? null : Scalar(local, "without")));
             }
         }
 
+        var shared = apps.GroupBy(a => a.Port).FirstOrDefault(g => g.Count() > 1);
+        if (shared is not null)
+        {
+            throw new UserError($"{string.Join(" and ", shared.Select(a => a.Name))} would both run on port {shared.Key} "
+                + $"({string.Join(", ", shared.Select(a => a.HostPort.Variable ?? "fixed").Distinct())}): give each service a port of its own");
+        }
+
         return (StartOrder(apps), infra);
+    }
+
+    /// <summary>The port the mapping's variable gives, where it is set; else the documented one.</summary>
+    private static HostPort Resolve(string service, PortMapping? mapping, StepVariables variables)
+    {
+        if (mapping is null)
+        {
+            return new HostPort(0, 0, 0, null, null);
+        }
+
+        if ((mapping.Variable is null ? null : variables.Get(mapping.Variable)) is not ({ } value, { } source))
+        {
+            return new HostPort(mapping.Documented, mapping.Documented, mapping.Container, mapping.Variable, null);
+        }
+
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            throw new UserError($"{mapping.Variable}={value} (in {source}) is not a port: {service} needs a number from 1 to 65535");
+        }
+
+        return new HostPort(port, mapping.Documented, mapping.Container, mapping.Variable, source);
+    }
+
+    /// <summary>The service's environment entries whose value is the compose address of one of ours: "http://accounts:8080...".</summary>
+    private static List<ServiceAddress> Addresses(YamlMappingNode service, Dictionary<string, PortMapping?> built)
+    {
+        if (!service.Children.TryGetValue(new YamlScalarNode("environment"), out var node))
+        {
+            return [];
+        }
+
+        IEnumerable<(string Key, string Value)> entries = node switch
+        {
+            YamlMappingNode map => map.Children.Select(e => (((YamlScalarNode)e.Key).Value!, (e.Value as YamlScalarNode)?.Value ?? "")),
+            YamlSequenceNode list => list.Children.OfType<YamlScalarNode>().Select(e => e.Value ?? "").Where(e => e.Contains('='))
+                .Select(e => (e[..e.IndexOf('=')], e[(e.IndexOf('=') + 1)..])),
+            _ => [],
+        };
+
+        var addresses = new List<ServiceAddress>();
+        foreach (var (key, value) in entries)
+        {
+            var match = ComposeAddress().Match(value);
+            if (match.Success && built.TryGetValue(match.Groups["service"].Value, out var target) && target is not null
+                && target.Container == int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture))
+            {
+                addresses.Add(new ServiceAddress(key, match.Groups["service"].Value, value, match.Value));
+            }
+        }
+
+        return addresses;
     }
 
     /// <summary>Dependencies first, so users starts after the accounts service it calls.</summary>
@@ -100,7 +192,9 @@ public static partial class StepServices
         return ordered;
     }
 
-    private static List<int> Ports(YamlMappingNode service)
+    private sealed record PortMapping(int Documented, int Container, string? Variable);
+
+    private static List<PortMapping> Ports(YamlMappingNode service)
     {
         if (!service.Children.TryGetValue(new YamlScalarNode("ports"), out var node) || node is not YamlSequenceNode list)
         {
@@ -108,9 +202,12 @@ public static partial class StepServices
         }
 
         return list.Children.OfType<YamlScalarNode>()
-            .Select(p => PortMapping().Match(p.Value ?? ""))
+            .Select(p => PortMappingPattern().Match(p.Value ?? ""))
             .Where(m => m.Success)
-            .Select(m => int.Parse(m.Groups["port"].Value))
+            .Select(m => new PortMapping(
+                int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture),
+                int.Parse(m.Groups["container"].Value, CultureInfo.InvariantCulture),
+                m.Groups["variable"].Success ? m.Groups["variable"].Value : null))
             .ToList();
     }
 
@@ -144,7 +241,11 @@ public static partial class StepServices
     private static string? Scalar(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
 
-    // "${USERS_PORT:-8001}:8080" or "8001:8080": the host side's default.
-    [GeneratedRegex(@"^(\$\{\w+:-(?<port>\d+)\}|(?<port>\d+)):\d+")]
-    private static partial Regex PortMapping();
+    // "${USERS_PORT:-8001}:8080" or "8001:8080": the host side's variable and default, the container's port.
+    [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+)):(?<container>\d+)")]
+    private static partial Regex PortMappingPattern();
+
+    // "http://accounts:8080" at the start of a value: a service's address inside compose.
+    [GeneratedRegex(@"^http://(?<service>[a-z0-9][a-z0-9_.-]*):(?<port>\d+)(?=/|$)")]
+    private static partial Regex ComposeAddress();
 }
