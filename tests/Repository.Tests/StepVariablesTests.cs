@@ -90,4 +90,22 @@ public sealed class StepVariablesTests
         Assert.Equal("http://localhost:9002/v1", address.OnHost(9002));
         Assert.Equal(new HostPort(8001, 8001, 8080, "USERS_PORT", null), users.HostPort);
     }
+
+    /// <summary>`workshop diff` and the incremental-steps test compare a step's sources, not this machine's settings and data.</summary>
+    [Fact]
+    public void StepFiles_LeaveOutTheEnvFile_BuildOutputAndDatabases()
+    {
+        using var folder = WorkshopFolder.Create("local", new Dictionary<string, string>
+        {
+            [".env"] = "USERS_PORT=9001\n",
+            ["src/Users/Program.cs"] = "",
+            ["src/Users/data/users.db"] = "",
+            ["src/Users/bin/Debug/Users.dll"] = "",
+            ["src/Users/obj/project.assets.json"] = "",
+        });
+
+        Assert.Equal(
+            ["README.md", "Workshop.slnx", "src/Users/Program.cs"],
+            StepFiles.Enumerate(Path.Combine(folder.Root, folder.Step)).Keys.Order(StringComparer.Ordinal));
+    }
 }
