@@ -389,6 +389,11 @@ public sealed class WorkshopUpTests
         Assert.True(refused.Success, line);
         // A port that was free when workshop looked.
         Assert.NotEqual(port, int.Parse(refused.Groups["suggested"].Value));
+
+        var doctor = await WorkshopCommand.RunAsync(moved, "doctor");
+        Assert.Matches(
+            $@"\[FAIL\] port {port} \(users, from USERS_PORT\) is in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: USERS_PORT=\d+ in the environment or in a step's \.env file\n",
+            doctor.Output);
     }
 
     [Fact]
@@ -505,11 +510,13 @@ public sealed class WorkshopUpTests
 
         var run = await Shell.RunAsync("bash", [script, "list"], TimeSpan.FromMinutes(3), folder.Root, UnreachablePackageSource(folder));
 
-        Assert.Equal(1, run.ExitCode);
-        Assert.Equal(
-            "workshop: could not build tools/Workshop: NuGet could not reach its package source. "
+        // On failure, all it printed: the build's own errors come before the last line.
+        var printed = $"exit code {run.ExitCode}\nstderr:\n{run.Errors}";
+        Assert.True(run.ExitCode == 1, printed);
+        Assert.True(
+            run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1] == "workshop: could not build tools/Workshop: NuGet could not reach its package source. "
                 + "The first build downloads its packages: run it once on a working network (README.md, Prerequisites: before the workshop)",
-            run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+            printed);
     }
 
     /// <summary>A project with a package that no machine has yet, so restoring it needs the package source.</summary>

@@ -101,11 +101,11 @@ public static partial class DoctorCommand
             Ui.Ok($"ports {string.Join(", ", ports.Select(p => p.Port))} are free");
         }
 
-        foreach (var (port, use, variable) in busy)
+        foreach (var (port, use, variable, moved) in busy)
         {
             failures++;
             var move = variable is null ? null : $"run {use} on another port: {variable}={Ports.Suggest(port)} in the environment or in a step's .env file";
-            Ui.Fail($"port {port} ({use}) is in use: {await Ports.HowToFreeAsync(port, move)}");
+            Ui.Fail($"port {port} ({use}{(moved ? $", from {variable}" : "")}) is in use: {await Ports.HowToFreeAsync(port, move)}");
         }
 
         Ui.Line();
@@ -114,17 +114,17 @@ public static partial class DoctorCommand
     }
 
     /// <summary>The port of one of the steps' own services as its variable moves it in this environment; the infrastructure's ports are fixed.</summary>
-    private static (int Port, string Use, string? Variable) MovedInEnvironment(int port, string use)
+    private static (int Port, string Use, string? Variable, bool Moved) MovedInEnvironment(int port, string use)
     {
         if (!Movable.Contains(use))
         {
-            return (port, use, null);
+            return (port, use, null, false);
         }
 
         var variable = use.ToUpperInvariant() + "_PORT";
         return int.TryParse(Environment.GetEnvironmentVariable(variable), out var moved) && moved is > 0 and <= 65535
-            ? (moved, $"{use}, from {variable}", variable)
-            : (port, use, variable);
+            ? (moved, use, variable, true)
+            : (port, use, variable, false);
     }
 
     /// <summary>

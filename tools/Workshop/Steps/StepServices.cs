@@ -115,7 +115,7 @@ public static partial class StepServices
             }
         }
 
-        var shared = apps.GroupBy(a => a.Port).FirstOrDefault(g => g.Count() > 1);
+        var shared = apps.Where(a => a.Port != 0).GroupBy(a => a.Port).FirstOrDefault(g => g.Count() > 1);
         if (shared is not null)
         {
             throw new UserError($"{string.Join(" and ", shared.Select(a => a.Name))} would both run on port {shared.Key} "
