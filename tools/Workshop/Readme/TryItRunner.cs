@@ -7,7 +7,8 @@ public sealed record TryItResult(TryItCommand Command, bool Passed, string Outpu
 
 /// <summary>
 /// Runs README commands for real. Each command is one curl call; <c>rewrite</c> lets a caller point the
-/// documented addresses (localhost:8001) somewhere else, as the tests do with their own ports.
+/// documented addresses (localhost:8001) somewhere else: the tests to their own ports, `workshop check` to
+/// ports moved by USERS_PORT and the like.
 /// </summary>
 public static class TryItRunner
 {
