@@ -13,12 +13,12 @@ public sealed class HealthServer : IAsyncDisposable
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-    private HealthServer(TcpListener listener) => _listener = listener;
+    private HealthServer(int port) => _listener = new TcpListener(IPAddress.Loopback, port);
 
     /// <summary>Answers every request with the status line, on the port given or, by default, on a free one.</summary>
     public static Task<HealthServer> StartAsync(string statusLine, int port = 0)
     {
-        var server = new HealthServer(new TcpListener(IPAddress.Loopback, port));
+        var server = new HealthServer(port);
         server._listener.Start();
         server._loop = server.ServeAsync(statusLine);
         return Task.FromResult(server);

@@ -443,11 +443,11 @@ public sealed class WorkshopUpTests
     [InlineData("eighty", "workshop: USERS_PORT=eighty (in the environment) is not a port: users needs a number from 1 to 65535")]
     [InlineData("70000", "workshop: USERS_PORT=70000 (in the environment) is not a port: users needs a number from 1 to 65535")]
     [InlineData("8002", "workshop: users and accounts would both run on port 8002 (USERS_PORT, ACCOUNTS_PORT): give each service a port of its own")]
-    public async Task UpAndCheck_RefuseAPortVariableThatIsNoPort_OrThatTwoServicesWouldShare(string value, string error)
+    public async Task UpCheckAndDoctor_RefuseAPortVariableThatIsNoPort_OrThatTwoServicesWouldShare(string value, string error)
     {
-        foreach (var command in new[] { "up", "check" })
+        foreach (var command in new[] { "up 01", "check 01", "doctor" })
         {
-            var run = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["USERS_PORT"] = value }, command, Repo.Steps[0].Folder[..2]);
+            var run = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["USERS_PORT"] = value }, command.Split(' '));
 
             Assert.Equal(1, run.ExitCode);
             Assert.Equal(error, Assert.Single(run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)));

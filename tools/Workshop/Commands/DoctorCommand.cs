@@ -8,9 +8,6 @@ namespace Workshop.Commands;
 /// <summary>Checks what an attendee's machine needs and says how to fix each problem.</summary>
 public static partial class DoctorCommand
 {
-    /// <summary>The steps' own services, whose host ports their compose files let a variable move ("${USERS_PORT:-8001}:8080").</summary>
-    private static readonly string[] Movable = ["gateway", "users", "accounts", "reporting"];
-
     /// <summary>Every host port the workshop uses, with what uses it (see the root README).</summary>
     private static readonly (int Port, string Use)[] WorkshopPorts =
     [
@@ -94,7 +91,13 @@ public static partial class DoctorCommand
 
         CheckInfrastructure(steps);
 
-        var ports = WorkshopPorts.Select(p => MovedInEnvironment(p.Port, p.Use)).ToList();
+        // The steps' own services move with their compose variables (USERS_PORT ...) set in this environment.
+        var hostPorts = steps.SelectMany(step => StepServices.Load(step, StepVariables.FromEnvironment).Apps)
+            .Select(app => app.HostPort).Where(host => host.Variable is not null)
+            .DistinctBy(host => host.Documented).ToDictionary(host => host.Documented);
+        var ports = WorkshopPorts
+            .Select(p => hostPorts.TryGetValue(p.Port, out var host) ? (host.Port, p.Use, host.Variable, host.Moved) : (p.Port, p.Use, Variable: (string?)null, Moved: false))
+            .ToList();
         var busy = ports.Where(p => !Ports.IsFree(p.Port)).ToList();
         if (busy.Count == 0)
         {
@@ -111,20 +114,6 @@ public static partial class DoctorCommand
         Ui.Line();
         Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
         return failures == 0 ? 0 : 1;
-    }
-
-    /// <summary>The port of one of the steps' own services as its variable moves it in this environment; the infrastructure's ports are fixed.</summary>
-    private static (int Port, string Use, string? Variable, bool Moved) MovedInEnvironment(int port, string use)
-    {
-        if (!Movable.Contains(use))
-        {
-            return (port, use, null, false);
-        }
-
-        var variable = use.ToUpperInvariant() + "_PORT";
-        return int.TryParse(Environment.GetEnvironmentVariable(variable), out var moved) && moved is > 0 and <= 65535
-            ? (moved, use, variable, true)
-            : (port, use, variable, false);
     }
 
     /// <summary>

@@ -22,6 +22,9 @@ public sealed class StepVariables
     /// <summary>None at all: every port is the documented one.</summary>
     public static StepVariables None { get; } = new(_ => null, [], ".env");
 
+    /// <summary>This process's environment only: what every step shares.</summary>
+    public static StepVariables FromEnvironment { get; } = new(Environment.GetEnvironmentVariable, [], ".env");
+
     /// <summary>This process's environment, and the step's .env file when it has one.</summary>
     public static StepVariables Read(Step step)
     {
