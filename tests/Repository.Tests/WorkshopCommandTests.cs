@@ -334,6 +334,10 @@ public sealed class WorkshopUpTests
     private static Dictionary<string, string> FreePorts(Workshop.Steps.Step step) =>
         Workshop.Steps.StepServices.Load(step).Apps.ToDictionary(a => a.HostPort.Variable!, _ => WorkshopFolder.FreePort().ToString());
 
+    /// <summary>"steps 01, 02, 03": the steps that run <paramref name="service"/>, as doctor names them.</summary>
+    private static string StepsRunning(string service) =>
+        "steps " + string.Join(", ", Repo.Steps.Where(step => Workshop.Steps.StepServices.Load(step).Apps.Any(a => a.Name == service)).Select(step => step.Folder[..2]));
+
     /// <summary>The README's line with each documented port replaced by the one its service moved to.</summary>
     private static string Moved(string line, Workshop.Steps.Step step, Dictionary<string, string> ports) =>
         Workshop.Steps.StepServices.Load(step).Apps.Aggregate(line, (moved, app) => moved.Replace($"localhost:{app.Port}", $"localhost:{ports[app.HostPort.Variable!]}", StringComparison.Ordinal));
@@ -392,7 +396,7 @@ public sealed class WorkshopUpTests
 
         var doctor = await WorkshopCommand.RunAsync(moved, "doctor");
         Assert.Matches(
-            $@"\[FAIL\] port {port} \(users, from USERS_PORT\) is in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: USERS_PORT=\d+ in the environment or in a step's \.env file\n",
+            $@"\[FAIL\] port {port} \(users, {StepsRunning("users")}, from USERS_PORT in the environment\) is in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: set USERS_PORT=\d+ in the environment\n",
             doctor.Output);
     }
 
@@ -409,7 +413,7 @@ public sealed class WorkshopUpTests
         Assert.Contains($"workshop: port {running.Port} (accounts) is already in use: a service answers /health there, so a workshop step is probably still running: press Ctrl-C in its terminal", up.Errors);
 
         var doctor = await WorkshopCommand.RunAsync(moved, "doctor");
-        Assert.Contains($"[FAIL] port {running.Port} (accounts, from ACCOUNTS_PORT) is in use: a service answers /health there, so a workshop step is probably still running", doctor.Output);
+        Assert.Contains($"[FAIL] port {running.Port} (accounts, {StepsRunning("accounts")}, from ACCOUNTS_PORT in the environment) is in use: a service answers /health there, so a workshop step is probably still running", doctor.Output);
     }
 
     /// <summary>
@@ -437,6 +441,57 @@ public sealed class WorkshopUpTests
         Assert.Contains($"workshop: port {inFile} (users) is already in use", fromFile.Errors);
         Assert.Contains($"users runs on port {inEnvironment}, not 8001: USERS_PORT is set in the environment", fromEnvironment.Output);
         Assert.Contains($"workshop: port {inEnvironment} (users) is already in use", fromEnvironment.Errors);
+    }
+
+    /// <summary>
+    /// Doctor checks each step's services on the ports that step runs them on: a port moved in a step's
+    /// .env is that step's alone, one moved in the environment every step's; a documented port that
+    /// no step uses any more is not a problem, and a taken one says where to move its service.
+    /// </summary>
+    [Fact]
+    public async Task Doctor_ChecksThePortsEachStepRunsOn_MovedInItsEnvFileOrInTheEnvironment()
+    {
+        using var documentedHolder = new TcpListener(IPAddress.Loopback, 0);
+        using var movedToHolder = new TcpListener(IPAddress.Loopback, 0);
+        documentedHolder.Start();
+        movedToHolder.Start();
+        var (documented, movedTo) = (((IPEndPoint)documentedHolder.LocalEndpoint).Port, ((IPEndPoint)movedToHolder.LocalEndpoint).Port);
+        var (free, freeForAll) = (WorkshopFolder.FreePort(), WorkshopFolder.FreePort());
+        var compose = $"services:\n  users:\n    build:\n      context: .\n    ports:\n      - \"${{USERS_PORT:-{documented}}}:8080\"\n";
+        using var folder = WorkshopFolder.Create("moved", new Dictionary<string, string>
+        {
+            ["docker-compose.yml"] = compose,
+            [".env"] = $"USERS_PORT={free}\n",
+        });
+        var second = Path.Combine(folder.Root, "02-other");
+        Directory.CreateDirectory(second);
+        File.WriteAllText(Path.Combine(second, "Workshop.slnx"), "<Solution />");
+        File.WriteAllText(Path.Combine(second, "docker-compose.yml"), compose);
+        var environment = new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root };
+
+        var doctor = (await WorkshopCommand.RunAsync(environment, "doctor")).Output;
+
+        Assert.Contains($"[ok]   users runs on port {free}, not {documented}, in step 01: USERS_PORT is set in 01-moved/.env\n", doctor);
+        Assert.Matches(
+            $@"\[FAIL\] port {documented} \(users, step 02\) is in use: stop what holds it \(find it with `lsof -i :{documented}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env, or set it in the environment for every step\n",
+            doctor);
+
+        // Step 02 moved too, to a port that is taken: nothing needs the documented port any more.
+        File.WriteAllText(Path.Combine(second, ".env"), $"USERS_PORT={movedTo}\n");
+        doctor = (await WorkshopCommand.RunAsync(environment, "doctor")).Output;
+
+        Assert.Matches(
+            $@"\[FAIL\] port {movedTo} \(users, step 02, from USERS_PORT in 02-other/\.env\) is in use: stop what holds it \(find it with `lsof -i :{movedTo}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env, or set it in the environment for every step\n",
+            doctor);
+        Assert.DoesNotContain($"port {documented}", doctor);
+
+        // The environment comes before every step's .env.
+        environment["USERS_PORT"] = freeForAll.ToString();
+        doctor = (await WorkshopCommand.RunAsync(environment, "doctor")).Output;
+
+        Assert.Contains($"[ok]   users runs on port {freeForAll}, not {documented}, in steps 01, 02: USERS_PORT is set in the environment\n", doctor);
+        Assert.DoesNotContain($"port {documented}", doctor);
+        Assert.DoesNotContain($"port {movedTo}", doctor);
     }
 
     [Theory]

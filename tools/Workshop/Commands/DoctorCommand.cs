@@ -91,29 +91,94 @@ public static partial class DoctorCommand
 
         CheckInfrastructure(steps);
 
-        // The steps' own services move with their compose variables (USERS_PORT ...) set in this environment.
-        var hostPorts = steps.SelectMany(step => StepServices.Load(step, StepVariables.FromEnvironment).Apps)
-            .Select(app => app.HostPort).Where(host => host.Variable is not null)
-            .DistinctBy(host => host.Documented).ToDictionary(host => host.Documented);
-        var ports = WorkshopPorts
-            .Select(p => hostPorts.TryGetValue(p.Port, out var host) ? (host.Port, p.Use, host.Variable, host.Moved) : (p.Port, p.Use, Variable: (string?)null, Moved: false))
-            .ToList();
-        var busy = ports.Where(p => !Ports.IsFree(p.Port)).ToList();
-        if (busy.Count == 0)
-        {
-            Ui.Ok($"ports {string.Join(", ", ports.Select(p => p.Port))} are free");
-        }
-
-        foreach (var (port, use, variable, moved) in busy)
-        {
-            failures++;
-            var move = variable is null ? null : $"run {use} on another port: {variable}={Ports.Suggest(port)} in the environment or in a step's .env file";
-            Ui.Fail($"port {port} ({use}{(moved ? $", from {variable}" : "")}) is in use: {await Ports.HowToFreeAsync(port, move)}");
-        }
+        failures += await CheckPortsAsync(steps);
 
         Ui.Line();
         Ui.Line(failures == 0 ? "Ready for the workshop." : $"{failures} problem(s) to fix before the workshop.");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>A host port the workshop needs and what needs it.</summary>
+    /// <param name="Host">For a step's own service: its mapping, with the variable that moves it.</param>
+    /// <param name="Steps">For a step's own service: the steps that run it on this port.</param>
+    private sealed record PortUse(int Port, string Use, HostPort? Host, IReadOnlyList<Step> Steps);
+
+    /// <summary>
+    /// The ports the workshop needs, free or not: each step's own services on the ports that step runs
+    /// them on (moved by USERS_PORT and the like in the environment, for every step, or in the step's
+    /// .env, for that step alone), and the documented ports of everything else.
+    /// </summary>
+    private static async Task<int> CheckPortsAsync(IReadOnlyList<Step> steps)
+    {
+        var uses = PortUses(steps);
+        foreach (var moved in uses.Where(u => u.Host is { Moved: true }).Where(u => Ports.IsFree(u.Port)))
+        {
+            Ui.Ok($"{moved.Use} runs on port {moved.Port}, not {moved.Host!.Documented}, in {StepList(moved.Steps)}: "
+                + $"{moved.Host.Variable} is set in {moved.Host.Source}");
+        }
+
+        var busy = uses.Where(u => !Ports.IsFree(u.Port)).ToList();
+        if (busy.Count == 0)
+        {
+            Ui.Ok($"ports {string.Join(", ", uses.Select(u => u.Port).Distinct())} are free");
+        }
+
+        foreach (var use in busy)
+        {
+            var what = use.Host is null ? use.Use
+                : use.Host.Moved ? $"{use.Use}, {StepList(use.Steps)}, from {use.Host.Variable} in {use.Host.Source}"
+                : $"{use.Use}, {StepList(use.Steps)}";
+            Ui.Fail($"port {use.Port} ({what}) is in use: {await Ports.HowToFreeAsync(use.Port, MoveAdvice(use))}");
+        }
+
+        return busy.Count;
+    }
+
+    private static List<PortUse> PortUses(IReadOnlyList<Step> steps)
+    {
+        var apps = steps
+            .SelectMany(step => StepServices.Load(step, StepVariables.Read(step)).Apps.Where(app => app.Port != 0).Select(app => (Step: step, App: app)))
+            .ToList();
+        var documented = WorkshopPorts.Concat(apps.Select(a => (Port: a.App.HostPort.Documented, Use: a.App.Name))).DistinctBy(p => p.Port);
+        var uses = new List<PortUse>();
+        foreach (var (port, use) in documented)
+        {
+            var runs = apps.Where(a => a.App.HostPort.Documented == port).ToList();
+            if (runs.Count == 0)
+            {
+                uses.Add(new PortUse(port, use, null, []));
+                continue;
+            }
+
+            // One entry per port the service runs on, and per place that moved it there.
+            uses.AddRange(runs.GroupBy(r => (r.App.Port, r.App.HostPort.Source)).Select(on =>
+                new PortUse(on.Key.Port, on.First().App.Name, on.First().App.HostPort, [.. on.Select(r => r.Step)])));
+        }
+
+        return uses;
+    }
+
+    /// <summary>How to run a step's service on another port: where its variable would be set, in the words of docker compose.</summary>
+    private static string? MoveAdvice(PortUse use)
+    {
+        if (use.Host?.Variable is not { } variable)
+        {
+            return null;
+        }
+
+        var setting = $"{variable}={Ports.Suggest(use.Port)}";
+        return $"run {use.Use} on another port: " + (use.Host.Source == StepVariables.TheEnvironment
+            ? $"set {setting} in the environment"
+            : use.Steps.Count == 1
+                ? $"put {setting} in {use.Steps[0].Folder}/.env, or set it in the environment for every step"
+                : $"set {setting} in the environment, or put it in the .env of {StepList(use.Steps)}");
+    }
+
+    /// <summary>"step 03", or "steps 01, 02".</summary>
+    private static string StepList(IEnumerable<Step> steps)
+    {
+        var numbers = steps.Select(step => step.Folder[..2]).Distinct().ToList();
+        return (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
     }
 
     /// <summary>
@@ -127,7 +192,6 @@ public static partial class DoctorCommand
             .Where(step => !Directory.EnumerateFiles(step.Directory, "*.csproj", SearchOption.AllDirectories)
                 .Where(project => !IsBuildOutput(step.Directory, project))
                 .All(HasItsPackages))
-            .Select(step => step.Folder[..2])
             .ToList();
         if (missing.Count == 0)
         {
@@ -135,7 +199,7 @@ public static partial class DoctorCommand
         }
         else
         {
-            Ui.Warn($"the packages of {(missing.Count == 1 ? "step " : "steps ")}{string.Join(", ", missing)} are not all on this machine yet: "
+            Ui.Warn($"the packages of {StepList(missing)} are not all on this machine yet: "
                 + "on a good network, run `dotnet build` at the repository root, and no step needs the network after that");
         }
     }
@@ -197,8 +261,7 @@ public static partial class DoctorCommand
             .GroupBy(use => use.Service.Program ?? use.Service.Name);
         foreach (var program in uses)
         {
-            var numbers = program.Select(use => use.Step.Folder[..2]).Distinct().ToList();
-            var which = (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
+            var which = StepList(program.Select(use => use.Step));
             var (step, service) = program.First();
             if (service.Run is null)
             {

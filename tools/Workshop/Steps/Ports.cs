@@ -25,9 +25,18 @@ public static class Ports
         ? $"netstat -ano | findstr :{port}"
         : $"lsof -i :{port}";
 
-    /// <summary>A port to suggest in place of a taken one: 1000 up from it, or the first thousand after that, that is free now.</summary>
-    public static int Suggest(int taken) =>
-        Enumerable.Range(1, 9).Select(k => taken + 1000 * k).Where(p => p <= 65535).FirstOrDefault(IsFree, taken + 1000);
+    /// <summary>
+    /// A port to suggest in place of a taken one: 1000 up from it, or the first thousand after that,
+    /// that is free now (down from it near the top of the range).
+    /// </summary>
+    public static int Suggest(int taken)
+    {
+        var candidates = Enumerable.Range(1, 9).Select(k => taken + 1000 * k)
+            .Concat(Enumerable.Range(1, 9).Select(k => taken - 1000 * k))
+            .Where(p => p is >= 1024 and <= 65535)
+            .ToList();
+        return candidates.FirstOrDefault(IsFree, candidates[0]);
+    }
 
     /// <summary>
     /// What to do about a taken port: a healthy /health there is most likely a step still running;

@@ -8,6 +8,9 @@ namespace Workshop.Steps;
 /// </summary>
 public sealed class StepVariables
 {
+    /// <summary>Where <see cref="Get"/> says a variable of the environment was found.</summary>
+    public const string TheEnvironment = "the environment";
+
     private readonly Func<string, string?> _environment;
     private readonly Dictionary<string, string> _file;
     private readonly string _fileName;
@@ -38,7 +41,7 @@ public sealed class StepVariables
     {
         if (_environment(name) is { Length: > 0 } value)
         {
-            return (value, "the environment");
+            return (value, TheEnvironment);
         }
 
         return _file.TryGetValue(name, out var fromFile) && fromFile.Length > 0 ? (fromFile, _fileName) : null;
