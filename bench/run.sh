@@ -37,6 +37,9 @@ key="bench-key-$RANDOM"
 pids=()
 
 PATH="$PATH:/usr/sbin:/sbin" # nginx is installed there, which not every user's PATH holds
+# Every call stays on this machine: never through a web proxy set in the environment (curl and .NET
+# send even loopback calls to one unless NO_PROXY lists them).
+export no_proxy="${no_proxy:+$no_proxy,}127.0.0.1,localhost" NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost"
 for tool in dotnet wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk nginx-light curl)" >&2; exit 1; }
 done

@@ -10,8 +10,12 @@ public sealed class HealthServer : IAsyncDisposable
     private readonly TcpListener _listener;
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private int _connections;
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>How many connections it has accepted.</summary>
+    public int Connections => Volatile.Read(ref _connections);
 
     private HealthServer(int port) => _listener = new TcpListener(IPAddress.Loopback, port);
 
@@ -31,6 +35,7 @@ public sealed class HealthServer : IAsyncDisposable
             while (!_stop.IsCancellationRequested)
             {
                 using var client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                Interlocked.Increment(ref _connections);
                 var stream = client.GetStream();
                 var buffer = new byte[4096];
                 var request = "";

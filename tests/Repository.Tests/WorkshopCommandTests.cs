@@ -308,6 +308,39 @@ public sealed class WorkshopUpTests
         Directory.Delete(data, recursive: true);
     }
 
+    /// <summary>
+    /// A web proxy set in the environment, as on many company laptops, gets none of a step's calls: not
+    /// workshop's own, not the services' calls to each other, not the README's commands that check runs.
+    /// Up, check and doctor say how to keep the attendee's own commands away from it too.
+    /// </summary>
+    [Fact]
+    public async Task UpAndCheck_GoAroundAWebProxySetInTheEnvironment_AndSaySo()
+    {
+        // Step 03: users calls accounts, and the gateway's overview calls both with clients of its own.
+        var step = Repo.Step("03-api-gateway");
+        await using var proxy = await HealthServer.StartAsync("HTTP/1.1 502 Bad Gateway");
+        var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
+        var environment = FreePorts(step);
+        environment["http_proxy"] = environment["HTTP_PROXY"] = $"http://127.0.0.1:{proxy.Port}";
+        environment["no_proxy"] = environment["NO_PROXY"] = "example.com";
+        const string Notice = "[warn] http_proxy is set and NO_PROXY does not list localhost: curl and .NET would send calls to this machine's services to that proxy. "
+            + "workshop goes around it for itself and the services it starts; for your own commands, run "
+            + "`export no_proxy='example.com,localhost,127.0.0.1,::1' NO_PROXY='example.com,localhost,127.0.0.1,::1'`\n";
+
+        await using var up = await UpAsync(step, data, environment);
+        Assert.Contains(Notice, up.Output);
+
+        var check = await WorkshopCommand.RunAsync(environment, "check", step.Folder[..2]);
+        Assert.True(check.ExitCode == 0, check.Output + check.Errors);
+        Assert.Contains(Notice, check.Output);
+        Assert.Contains(Notice, (await WorkshopCommand.RunAsync(environment, "doctor")).Output);
+        Assert.Equal(0, proxy.Connections);
+
+        up.Interrupt();
+        await AssertStoppedAsync(up, step, environment);
+        Directory.Delete(data, recursive: true);
+    }
+
     /// <summary>GET /users/1 gives this status and text, at once or, for a service still starting, within a bound.</summary>
     private static async Task AssertUserAnswersAsync(HttpClient http, HttpStatusCode status, string text, TimeSpan? within = null)
     {

@@ -3,6 +3,8 @@ using Workshop.Commands;
 using Workshop.Steps;
 
 // workshop list | up NN [--fresh] | check NN | diff NN MM [--names] | doctor
+// Before anything calls a service: a web proxy in the environment must not get this machine's calls.
+LocalhostProxy.Bypass();
 try
 {
     return args switch
@@ -50,7 +52,7 @@ static int Usage()
                                         or status
           workshop check NN             run the README's "Try it" commands against the running step
           workshop diff NN MM [--names] what step MM changed relative to step NN (the lesson)
-          workshop doctor               check this machine: .NET SDK, curl, Docker, free ports,
+          workshop doctor               check this machine: .NET SDK, curl, Docker, web proxy, free ports,
                                         the programs of the steps' infrastructure
 
         NN is a step number (3 or 03) or its folder name (03-api-gateway).

@@ -58,6 +58,11 @@ public static partial class DoctorCommand
             Ui.Line("       install curl (apt install curl, brew install curl; Windows 10+ ships curl.exe)");
         }
 
+        if (LocalhostProxy.Notice() is { } proxy)
+        {
+            Ui.Warn(proxy);
+        }
+
         CheckPackages(steps);
 
         if (await RunAsync("docker", "--version") is null)

@@ -15,6 +15,11 @@ public static class UpCommand
         // The ports docker compose would publish: the documented ones, unless USERS_PORT and the like
         // move them (in the environment, or in the step's .env file).
         var (apps, infra) = StepServices.Load(step, StepVariables.Read(step));
+        if (LocalhostProxy.Notice() is { } proxy)
+        {
+            Ui.Warn(proxy);
+        }
+
         foreach (var app in apps.Where(a => a.HostPort.Moved))
         {
             Ui.Info($"{app.Name} runs on port {app.Port}, not {app.HostPort.Documented}: {app.HostPort.Variable} is set in {app.HostPort.Source}");
