@@ -1,10 +1,13 @@
+using System.Runtime.InteropServices;
+
 namespace Workshop;
 
 /// <summary>Console output: colour when a person is watching, plain text when piped or tested.</summary>
 public static class Ui
 {
     private static readonly object Gate = new();
-    private static readonly bool Colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null;
+    private static readonly bool Colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
+        && (!OperatingSystem.IsWindows() || WindowsConsole.TryEnableColour());
 
     public static void Line(string text = "") => Write(text, null);
     public static void Ok(string text) => Write("[ok]   " + text, "32");
@@ -35,4 +38,46 @@ public static class Ui
             Console.Out.WriteLine(Colour && colour is not null ? $"\e[{colour}m{text}\e[0m" : text);
         }
     }
+}
+
+/// <summary>
+/// A console window of Windows 10 (conhost: cmd.exe and PowerShell windows, unlike Windows Terminal)
+/// prints colour codes as text until the program asks it to read them, so workshop asks.
+/// </summary>
+internal static class WindowsConsole
+{
+    private const int StdOutput = -11;
+    private const int StdError = -12;
+    private const uint VirtualTerminalProcessing = 0x0004;
+
+    /// <summary>True when both standard output and standard error now read colour codes; false means no colour.</summary>
+    public static bool TryEnableColour()
+    {
+        try
+        {
+            return Enable(StdOutput) && (Console.IsErrorRedirected || Enable(StdError));
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+
+        static bool Enable(int stream)
+        {
+            var handle = GetStdHandle(stream);
+            return GetConsoleMode(handle, out var mode)
+                && ((mode & VirtualTerminalProcessing) != 0 || SetConsoleMode(handle, mode | VirtualTerminalProcessing));
+        }
+    }
+
+    [DllImport("kernel32.dll")]
+    private static extern nint GetStdHandle(int handle);
+
+    [DllImport("kernel32.dll")]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static extern bool GetConsoleMode(nint console, out uint mode);
+
+    [DllImport("kernel32.dll")]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static extern bool SetConsoleMode(nint console, uint mode);
 }
