@@ -9,5 +9,9 @@ if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
 }
 dotnet build (Join-Path $tool 'Workshop.csproj') -c Release -nologo -v quiet '-clp:ErrorsOnly;NoSummary' | Write-Host
 if ($LASTEXITCODE -ne 0) { [Console]::Error.WriteLine('workshop: could not build tools/Workshop'); exit 1 }
-dotnet (Join-Path $tool 'bin/Release/net10.0/Workshop.dll') @args
+# The commands the tool's messages suggest start with this; the session's variable is put back after.
+$command = $env:WORKSHOP_COMMAND
+$env:WORKSHOP_COMMAND = './workshop.ps1'
+try { dotnet (Join-Path $tool 'bin/Release/net10.0/Workshop.dll') @args }
+finally { $env:WORKSHOP_COMMAND = $command }
 exit $LASTEXITCODE

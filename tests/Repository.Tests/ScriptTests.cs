@@ -34,6 +34,13 @@ public sealed class ScriptTests
         }
     }
 
+    /// <summary>The Windows launchers tell the tool their name, for the commands its messages suggest.</summary>
+    [Theory]
+    [InlineData("workshop.cmd", "set \"WORKSHOP_COMMAND=workshop.cmd\"")]
+    [InlineData("workshop.ps1", "$env:WORKSHOP_COMMAND = './workshop.ps1'")]
+    public void WindowsLaunchers_NameThemselvesToTheTool(string launcher, string line) =>
+        Assert.Contains(line, File.ReadAllLines(Path.Combine(Repo.Root, launcher)).Select(l => l.Trim()));
+
     /// <summary>`./workshop` on macOS and Linux runs only if git checks it out executable.</summary>
     [Fact]
     public async Task Clones_CheckOutBashScriptsExecutable()

@@ -682,12 +682,24 @@ public sealed class WorkshopUpTests
         }
     }
 
-    [Fact]
-    public async Task Check_SaysTheStepIsNotRunning_WhenItIsNot()
+    /// <summary>
+    /// The command it suggests is the one the attendee types: ./workshop, or what the Windows launchers
+    /// (workshop.cmd, workshop.ps1) put in WORKSHOP_COMMAND.
+    /// </summary>
+    [Theory]
+    [InlineData(null, "./workshop")]
+    [InlineData("workshop.cmd", "workshop.cmd")]
+    public async Task Check_SaysTheStepIsNotRunning_WhenItIsNot_InTheWordsOfTheLauncher(string? launcher, string command)
     {
-        var check = await WorkshopCommand.RunAsync(FreePorts(Repo.Steps[0]), "check", Repo.Steps[0].Folder[..2]);
+        var environment = FreePorts(Repo.Steps[0]);
+        if (launcher is not null)
+        {
+            environment["WORKSHOP_COMMAND"] = launcher;
+        }
+
+        var check = await WorkshopCommand.RunAsync(environment, "check", Repo.Steps[0].Folder[..2]);
         Assert.Equal(1, check.ExitCode);
-        Assert.Contains("not running: start the step first", check.Errors);
+        Assert.Contains($"not running: start the step first with `{command} up {Repo.Steps[0].Folder[..2]} --fresh`", check.Errors);
     }
 
     /// <summary>The lines of the fenced block right after `./workshop up NN` in the README's "Run it".</summary>

@@ -9,6 +9,12 @@ public static class Ui
     private static readonly bool Colour = !Console.IsOutputRedirected && Environment.GetEnvironmentVariable("NO_COLOR") is null
         && (!OperatingSystem.IsWindows() || WindowsConsole.TryEnableColour());
 
+    /// <summary>
+    /// How the attendee starts workshop, for the commands its messages suggest: `./workshop`, unless
+    /// the launcher says otherwise (workshop.cmd and workshop.ps1 set WORKSHOP_COMMAND).
+    /// </summary>
+    public static string Command { get; } = Environment.GetEnvironmentVariable("WORKSHOP_COMMAND") is { Length: > 0 } command ? command : "./workshop";
+
     public static void Line(string text = "") => Write(text, null);
     public static void Ok(string text) => Write("[ok]   " + text, "32");
     public static void Warn(string text) => Write("[warn] " + text, "33");

@@ -22,7 +22,7 @@ public static partial class CheckCommand
         var down = apps.Where(a => Ports.IsFree(a.Port)).ToList();
         if (down.Count > 0)
         {
-            throw new UserError($"{string.Join(", ", down.Select(a => a.Name))} not running: start the step first with `./workshop up {step.Folder[..2]} --fresh` or `docker compose up` in {step.Folder}");
+            throw new UserError($"{string.Join(", ", down.Select(a => a.Name))} not running: start the step first with `{Ui.Command} up {step.Folder[..2]} --fresh` or `docker compose up` in {step.Folder}");
         }
 
         if (LocalhostProxy.Notice() is { } proxy)

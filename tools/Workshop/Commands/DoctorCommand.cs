@@ -67,7 +67,7 @@ public static partial class DoctorCommand
 
         if (await RunAsync("docker", "--version") is null)
         {
-            Ui.Warn("Docker not found: fine for `./workshop up`; install Docker Desktop or Docker Engine for `docker compose up`");
+            Ui.Warn($"Docker not found: fine for `{Ui.Command} up`; install Docker Desktop or Docker Engine for `docker compose up`");
         }
         else if (await RunAsync("docker", "info", "--format", "{{.ServerVersion}}") is { Length: > 0 } engine)
         {

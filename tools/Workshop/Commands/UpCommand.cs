@@ -155,7 +155,7 @@ public static class UpCommand
             else
             {
                 var install = program is null ? "" : $"install `{program}` (workshop up then runs it), or ";
-                throw new UserError($"{step.Folder} needs {service.Name}, which is not running: {install}start it with `{compose}`, then run `workshop up {step.Folder[..2]}` again");
+                throw new UserError($"{step.Folder} needs {service.Name}, which is not running: {install}start it with `{compose}`, then run `{Ui.Command} up {step.Folder[..2]}` again");
             }
         }
 
@@ -293,7 +293,7 @@ public static class UpCommand
             Ui.Line();
         }
 
-        Ui.Line($"Try it: see {step.Folder}/README.md, or run `./workshop check {step.Folder[..2]}` in another terminal.");
+        Ui.Line($"Try it: see {step.Folder}/README.md, or run `{Ui.Command} check {step.Folder[..2]}` in another terminal.");
         Ui.Line();
     }
 }
