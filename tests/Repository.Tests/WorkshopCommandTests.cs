@@ -34,6 +34,19 @@ public sealed class WorkshopCommandTests
         Assert.DoesNotContain("   at ", command.Output + command.Errors);
     }
 
+    /// <summary>The port workshop suggests in place of a taken one is a port: 1000 up, or down near the top of the range.</summary>
+    [Theory]
+    [InlineData(8000)]
+    [InlineData(64900)]
+    public void PortSuggested_ForATakenOne_IsAnotherPortInTheRange(int taken)
+    {
+        var suggested = Workshop.Steps.Ports.Suggest(taken);
+
+        Assert.InRange(suggested, 1024, 65535);
+        Assert.NotEqual(taken, suggested);
+        Assert.Equal(0, Math.Abs(suggested - taken) % 1000);
+    }
+
     [Fact]
     public async Task Help_ListsEveryCommand()
     {
