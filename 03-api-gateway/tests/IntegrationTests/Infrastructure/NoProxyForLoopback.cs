@@ -8,7 +8,7 @@ namespace IntegrationTests.Infrastructure;
 /// calls to it unless NO_PROXY lists them. So before any test runs, loopback goes into NO_PROXY, for
 /// the test process and the services it starts, as the workshop command does for itself.
 /// </summary>
-internal static class WebProxy
+internal static class NoProxyForLoopback
 {
     [ModuleInitializer]
     internal static void GoAroundForLoopback() => Workshop.Steps.LocalhostProxy.Bypass();
