@@ -147,7 +147,7 @@ public sealed class WorkshopInfrastructureTests
 
         Assert.Equal(1, exitCode);
         Assert.Equal(
-            "workshop: 01-infra needs registry, which is not running: install `workshop-test-no-such-program` (workshop up then runs it), or start it with `docker compose -f 01-infra/docker-compose.yml up -d registry`, then run `workshop up 01` again",
+            "workshop: 01-infra needs registry, which is not running: install `workshop-test-no-such-program` (workshop up then runs it), or start it with `docker compose -f 01-infra/docker-compose.yml up -d registry`, then run `./workshop up 01` again",
             errors);
     }
 
