@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace Repository.Tests;
@@ -424,9 +423,8 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Up_RefusesWithOneLine_WhenAPortIsTaken_AndSaysHowToMoveTheService()
     {
-        using var holder = new TcpListener(IPAddress.Loopback, 0);
-        holder.Start();
-        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var holder = new HeldPort();
+        var port = holder.Port;
 
         var moved = FreePorts(Repo.Steps[0]);
         moved["USERS_PORT"] = port.ToString();
@@ -435,7 +433,7 @@ public sealed class WorkshopUpTests
         Assert.Equal(1, up.ExitCode);
         var line = Assert.Single(up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         var refused = System.Text.RegularExpressions.Regex.Match(line,
-            $@"^workshop: port {port} \(users\) is already in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: put USERS_PORT=(?<suggested>\d+) in {Repo.Steps[0].Folder}/\.env \(docker compose reads that file too\)$");
+            $@"^workshop: port {port} \(users\) is already in use: stop what holds it \(find it with `lsof -i :{port}`\), or run users on another port: set USERS_PORT=(?<suggested>\d+) in the environment$");
         Assert.True(refused.Success, line);
         // A port that was free when workshop looked.
         Assert.NotEqual(port, int.Parse(refused.Groups["suggested"].Value));
@@ -469,11 +467,9 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Up_TakesThePortsFromTheStepsEnvFile_AndFromTheEnvironmentFirst()
     {
-        using var first = new TcpListener(IPAddress.Loopback, 0);
-        using var second = new TcpListener(IPAddress.Loopback, 0);
-        first.Start();
-        second.Start();
-        var (inFile, inEnvironment) = (((IPEndPoint)first.LocalEndpoint).Port, ((IPEndPoint)second.LocalEndpoint).Port);
+        using var first = new HeldPort();
+        using var second = new HeldPort();
+        var (inFile, inEnvironment) = (first.Port, second.Port);
         using var folder = WorkshopFolder.Create("moved", new Dictionary<string, string>
         {
             ["docker-compose.yml"] = "services:\n  users:\n    build:\n      context: ..\n      dockerfile: 01-moved/src/Users/Dockerfile\n    ports:\n      - \"${USERS_PORT:-8001}:8080\"\n",
@@ -484,9 +480,12 @@ public sealed class WorkshopUpTests
         var fromEnvironment = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root, ["USERS_PORT"] = inEnvironment.ToString() }, "up", "01");
 
         Assert.Contains($"users runs on port {inFile}, not 8001: USERS_PORT is set in 01-moved/.env", fromFile.Output);
-        Assert.Contains($"workshop: port {inFile} (users) is already in use", fromFile.Errors);
+        // Where the port was moved is where to move it again: the environment comes before the .env.
+        Assert.Matches(
+            $@"workshop: port {inFile} \(users\) is already in use: .*, or run users on another port: put USERS_PORT=\d+ in 01-moved/\.env \(docker compose reads that file too\), or set it in the environment for every step$",
+            fromFile.Errors.Trim());
         Assert.Contains($"users runs on port {inEnvironment}, not 8001: USERS_PORT is set in the environment", fromEnvironment.Output);
-        Assert.Contains($"workshop: port {inEnvironment} (users) is already in use", fromEnvironment.Errors);
+        Assert.Matches($@"workshop: port {inEnvironment} \(users\) is already in use: .*, or run users on another port: set USERS_PORT=\d+ in the environment$", fromEnvironment.Errors.Trim());
     }
 
     /// <summary>
@@ -497,11 +496,9 @@ public sealed class WorkshopUpTests
     [Fact]
     public async Task Doctor_ChecksThePortsEachStepRunsOn_MovedInItsEnvFileOrInTheEnvironment()
     {
-        using var documentedHolder = new TcpListener(IPAddress.Loopback, 0);
-        using var movedToHolder = new TcpListener(IPAddress.Loopback, 0);
-        documentedHolder.Start();
-        movedToHolder.Start();
-        var (documented, movedTo) = (((IPEndPoint)documentedHolder.LocalEndpoint).Port, ((IPEndPoint)movedToHolder.LocalEndpoint).Port);
+        using var documentedHolder = new HeldPort();
+        using var movedToHolder = new HeldPort();
+        var (documented, movedTo) = (documentedHolder.Port, movedToHolder.Port);
         var (free, freeForAll) = (WorkshopFolder.FreePort(), WorkshopFolder.FreePort());
         var compose = $"services:\n  users:\n    build:\n      context: .\n    ports:\n      - \"${{USERS_PORT:-{documented}}}:8080\"\n";
         using var folder = WorkshopFolder.Create("moved", new Dictionary<string, string>
@@ -519,7 +516,7 @@ public sealed class WorkshopUpTests
 
         Assert.Contains($"[ok]   users runs on port {free}, not {documented}, in step 01: USERS_PORT is set in 01-moved/.env\n", doctor);
         Assert.Matches(
-            $@"\[FAIL\] port {documented} \(users, step 02\) is in use: stop what holds it \(find it with `lsof -i :{documented}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env, or set it in the environment for every step\n",
+            $@"\[FAIL\] port {documented} \(users, step 02\) is in use: stop what holds it \(find it with `lsof -i :{documented}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env \(docker compose reads that file too\), or set it in the environment for every step\n",
             doctor);
 
         // Step 02 moved too, to a port that is taken: nothing needs the documented port any more.
@@ -527,7 +524,7 @@ public sealed class WorkshopUpTests
         doctor = (await WorkshopCommand.RunAsync(environment, "doctor")).Output;
 
         Assert.Matches(
-            $@"\[FAIL\] port {movedTo} \(users, step 02, from USERS_PORT in 02-other/\.env\) is in use: stop what holds it \(find it with `lsof -i :{movedTo}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env, or set it in the environment for every step\n",
+            $@"\[FAIL\] port {movedTo} \(users, step 02, from USERS_PORT in 02-other/\.env\) is in use: stop what holds it \(find it with `lsof -i :{movedTo}`\), or run users on another port: put USERS_PORT=\d+ in 02-other/\.env \(docker compose reads that file too\), or set it in the environment for every step\n",
             doctor);
         Assert.DoesNotContain($"port {documented}", doctor);
 

@@ -55,3 +55,18 @@ public sealed class WorkshopFolder : IDisposable
 
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
+
+/// <summary>
+/// A loopback port that something listens on (taking connections, answering nothing) until it is
+/// disposed: a port another program holds.
+/// </summary>
+public sealed class HeldPort : IDisposable
+{
+    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+
+    public HeldPort() => _listener.Start();
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Workshop.Steps;
 
 namespace Repository.Tests;
@@ -155,22 +154,14 @@ public sealed class WorkshopInfrastructureTests
     public async Task Up_RefusesWithOneLine_WhenSomethingElseHoldsTheInfrastructurePort()
     {
         // Takes connections and never answers.
-        var squatter = new TcpListener(IPAddress.Loopback, 0);
-        squatter.Start();
-        try
-        {
-            var port = ((IPEndPoint)squatter.LocalEndpoint).Port;
-            var (exitCode, errors) = await UpWithOnlyARegistryAsync(port);
+        using var squatter = new HeldPort();
+        var port = squatter.Port;
+        var (exitCode, errors) = await UpWithOnlyARegistryAsync(port);
 
-            Assert.Equal(1, exitCode);
-            Assert.Equal(
-                $"workshop: port {port} (registry) is already in use, but what holds it does not answer http://localhost:{port}/health: stop what holds it (find it with `lsof -i :{port}`)",
-                errors);
-        }
-        finally
-        {
-            squatter.Stop();
-        }
+        Assert.Equal(1, exitCode);
+        Assert.Equal(
+            $"workshop: port {port} (registry) is already in use, but what holds it does not answer http://localhost:{port}/health: stop what holds it (find it with `lsof -i :{port}`)",
+            errors);
     }
 
     [Fact]

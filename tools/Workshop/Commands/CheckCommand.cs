@@ -25,10 +25,7 @@ public static partial class CheckCommand
             throw new UserError($"{string.Join(", ", down.Select(a => a.Name))} not running: start the step first with `{Ui.Command} up {step.Folder[..2]} --fresh` or `docker compose up` in {step.Folder}");
         }
 
-        if (LocalhostProxy.Notice() is { } proxy)
-        {
-            Ui.Warn(proxy);
-        }
+        LocalhostProxy.WarnIfBypassed();
 
         Ui.Line($"Checking {step.Folder} against its README ({commands.Count} commands):");
         var passed = 0;

@@ -58,10 +58,7 @@ public static partial class DoctorCommand
             Ui.Line("       install curl (apt install curl, brew install curl; Windows 10+ ships curl.exe)");
         }
 
-        if (LocalhostProxy.Notice() is { } proxy)
-        {
-            Ui.Warn(proxy);
-        }
+        LocalhostProxy.WarnIfBypassed();
 
         CheckPackages(steps);
 
@@ -116,13 +113,13 @@ public static partial class DoctorCommand
     private static async Task<int> CheckPortsAsync(IReadOnlyList<Step> steps)
     {
         var uses = PortUses(steps);
-        foreach (var moved in uses.Where(u => u.Host is { Moved: true }).Where(u => Ports.IsFree(u.Port)))
+        var busy = uses.Where(u => !Ports.IsFree(u.Port)).ToList();
+        foreach (var moved in uses.Except(busy).Where(u => u.Host is { Moved: true }))
         {
-            Ui.Ok($"{moved.Use} runs on port {moved.Port}, not {moved.Host!.Documented}, in {StepList(moved.Steps)}: "
+            Ui.Ok($"{moved.Use} runs on port {moved.Port}, not {moved.Host!.Documented}, in {StepCatalog.Numbers(moved.Steps)}: "
                 + $"{moved.Host.Variable} is set in {moved.Host.Source}");
         }
 
-        var busy = uses.Where(u => !Ports.IsFree(u.Port)).ToList();
         if (busy.Count == 0)
         {
             Ui.Ok($"ports {string.Join(", ", uses.Select(u => u.Port).Distinct())} are free");
@@ -131,9 +128,9 @@ public static partial class DoctorCommand
         foreach (var use in busy)
         {
             var what = use.Host is null ? use.Use
-                : use.Host.Moved ? $"{use.Use}, {StepList(use.Steps)}, from {use.Host.Variable} in {use.Host.Source}"
-                : $"{use.Use}, {StepList(use.Steps)}";
-            Ui.Fail($"port {use.Port} ({what}) is in use: {await Ports.HowToFreeAsync(use.Port, MoveAdvice(use))}");
+                : use.Host.Moved ? $"{use.Use}, {StepCatalog.Numbers(use.Steps)}, from {use.Host.Variable} in {use.Host.Source}"
+                : $"{use.Use}, {StepCatalog.Numbers(use.Steps)}";
+            Ui.Fail($"port {use.Port} ({what}) is in use: {await Ports.HowToFreeAsync(use.Port, use.Host is null ? null : Ports.HowToMove(use.Use, use.Host, use.Steps))}");
         }
 
         return busy.Count;
@@ -163,29 +160,6 @@ public static partial class DoctorCommand
         return uses;
     }
 
-    /// <summary>How to run a step's service on another port: where its variable would be set, in the words of docker compose.</summary>
-    private static string? MoveAdvice(PortUse use)
-    {
-        if (use.Host?.Variable is not { } variable)
-        {
-            return null;
-        }
-
-        var setting = $"{variable}={Ports.Suggest(use.Port)}";
-        return $"run {use.Use} on another port: " + (use.Host.Source == StepVariables.TheEnvironment
-            ? $"set {setting} in the environment"
-            : use.Steps.Count == 1
-                ? $"put {setting} in {use.Steps[0].Folder}/.env, or set it in the environment for every step"
-                : $"set {setting} in the environment, or put it in the .env of {StepList(use.Steps)}");
-    }
-
-    /// <summary>"step 03", or "steps 01, 02".</summary>
-    private static string StepList(IEnumerable<Step> steps)
-    {
-        var numbers = steps.Select(step => step.Folder[..2]).Distinct().ToList();
-        return (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
-    }
-
     /// <summary>
     /// Whether the packages of every step's projects are on this machine, so that no step needs the
     /// network (the README's advice before the workshop). NuGet records each restore of a project in
@@ -204,7 +178,7 @@ public static partial class DoctorCommand
         }
         else
         {
-            Ui.Warn($"the packages of {StepList(missing)} are not all on this machine yet: "
+            Ui.Warn($"the packages of {StepCatalog.Numbers(missing)} are not all on this machine yet: "
                 + "on a good network, run `dotnet build` at the repository root, and no step needs the network after that");
         }
     }
@@ -266,7 +240,7 @@ public static partial class DoctorCommand
             .GroupBy(use => use.Service.Program ?? use.Service.Name);
         foreach (var program in uses)
         {
-            var which = StepList(program.Select(use => use.Step));
+            var which = StepCatalog.Numbers(program.Select(use => use.Step));
             var (step, service) = program.First();
             if (service.Run is null)
             {

@@ -15,10 +15,7 @@ public static class UpCommand
         // The ports docker compose would publish: the documented ones, unless USERS_PORT and the like
         // move them (in the environment, or in the step's .env file).
         var (apps, infra) = StepServices.Load(step, StepVariables.Read(step));
-        if (LocalhostProxy.Notice() is { } proxy)
-        {
-            Ui.Warn(proxy);
-        }
+        LocalhostProxy.WarnIfBypassed();
 
         foreach (var app in apps.Where(a => a.HostPort.Moved))
         {
@@ -28,7 +25,7 @@ public static class UpCommand
         // Every port before the build, so that a step still running is reported at once.
         foreach (var app in apps)
         {
-            await RunningServices.EnsurePortFreeAsync(app.Name, app.Port, MoveAdvice(step, app));
+            await RunningServices.EnsurePortFreeAsync(app.Name, app.Port, Ports.HowToMove(app.Name, app.HostPort, [step]));
         }
 
         var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra);
@@ -113,11 +110,6 @@ public static class UpCommand
             Ui.Info($"Stopped {step.Folder}.");
         }
     }
-
-    /// <summary>How to run the service elsewhere when its port is taken: its variable, in the step's .env file.</summary>
-    private static string? MoveAdvice(Step step, AppService app) => app.HostPort.Variable is null
-        ? null
-        : $"run {app.Name} on another port: put {app.HostPort.Variable}={Ports.Suggest(app.Port)} in {step.Folder}/.env (docker compose reads that file too)";
 
     /// <summary>
     /// For each piece of infrastructure: use it where it already runs (docker compose, or started by

@@ -18,7 +18,7 @@ public static class LocalhostProxy
     /// What <see cref="Bypass"/> found: the proxy variable that was set while NO_PROXY did not list
     /// localhost, and the NO_PROXY value it set instead; null when localhost was listed or no proxy set.
     /// </summary>
-    public static (string Variable, string NoProxy)? Bypassed { get; private set; }
+    private static (string Variable, string NoProxy)? _bypassed;
 
     /// <summary>
     /// Where a proxy is set, adds localhost, 127.0.0.1 and ::1 to NO_PROXY in this process's environment,
@@ -47,15 +47,19 @@ public static class LocalhostProxy
         // The READMEs' commands and the services' addresses say localhost: without it, the attendee's own calls go to the proxy.
         if (missing.Contains("localhost"))
         {
-            Bypassed = (proxy, noProxy);
+            _bypassed = (proxy, noProxy);
         }
     }
 
-    /// <summary>What up, check and doctor say when <see cref="Bypass"/> had something to do; null otherwise.</summary>
-    public static string? Notice() => Bypassed is ({ } variable, { } noProxy)
-        ? $"{variable} is set and NO_PROXY does not list localhost: curl and .NET would send calls to this machine's services "
-            + $"to that proxy. workshop goes around it for itself and the services it starts; for your own commands, run {ShellCommand(noProxy)}"
-        : null;
+    /// <summary>What up, check and doctor say when <see cref="Bypass"/> added localhost: that it did, and how the attendee does it.</summary>
+    public static void WarnIfBypassed()
+    {
+        if (_bypassed is ({ } variable, { } noProxy))
+        {
+            Ui.Warn($"{variable} is set and NO_PROXY does not list localhost: curl and .NET would send calls to this machine's services "
+                + $"to that proxy. workshop goes around it for itself and the services it starts; for your own commands, run {ShellCommand(noProxy)}");
+        }
+    }
 
     /// <summary>The command that makes the attendee's own shell send localhost calls around the proxy too.</summary>
     private static string ShellCommand(string noProxy) => OperatingSystem.IsWindows()

@@ -39,6 +39,26 @@ public static class Ports
     }
 
     /// <summary>
+    /// How to run <paramref name="service"/> of <paramref name="steps"/> on another port: where to set
+    /// the variable of its mapping, <paramref name="host"/>, so that it counts (the environment comes
+    /// before a step's .env, as in docker compose). Null for a fixed mapping.
+    /// </summary>
+    public static string? HowToMove(string service, HostPort host, IReadOnlyList<Step> steps)
+    {
+        if (host.Variable is not { } variable)
+        {
+            return null;
+        }
+
+        var setting = $"{variable}={Suggest(host.Port)}";
+        return $"run {service} on another port: " + (host.Source == StepVariables.TheEnvironment
+            ? $"set {setting} in the environment"
+            : steps.Count == 1
+                ? $"put {setting} in {steps[0].Folder}/.env (docker compose reads that file too), or set it in the environment for every step"
+                : $"set {setting} in the environment, or put it in the .env of {StepCatalog.Numbers(steps)}");
+    }
+
+    /// <summary>
     /// What to do about a taken port: a healthy /health there is most likely a step still running;
     /// anything else is to be stopped or, where <paramref name="move"/> says how, moved away from.
     /// </summary>

@@ -35,6 +35,13 @@ public static partial class StepCatalog
         return step is not null && (!match.Groups["rest"].Success || step.Folder == name) ? step : null;
     }
 
+    /// <summary>"step 03", or "steps 01, 02": the numbers of the steps, for messages.</summary>
+    public static string Numbers(IEnumerable<Step> steps)
+    {
+        var numbers = steps.Select(step => step.Folder[..2]).Distinct().ToList();
+        return (numbers.Count == 1 ? "step " : "steps ") + string.Join(", ", numbers);
+    }
+
     /// <summary>
     /// The folder holding the step folders: WORKSHOP_ROOT when set, else found upwards from the current
     /// directory or from the tool's own location.
