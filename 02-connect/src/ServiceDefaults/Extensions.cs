@@ -22,6 +22,8 @@ public static class Extensions
         // Bad input becomes a 4xx ProblemDetails naming what is wrong, never a 500.
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context =>
             context.ProblemDetails.Detail ??= Describe(context.HttpContext, context.ProblemDetails.Status));
+        // Also for a caller that does not accept JSON (a browser, an XML client): after the framework's writer.
+        builder.Services.AddSingleton<IProblemDetailsWriter, ProblemDetailsForAnyAccept>();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.Configure<JsonOptions>(options =>

@@ -60,10 +60,16 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var marker = Guid.NewGuid().ToString("N");
         foreach (var path in new[] { $"/api/users?probe={marker}", $"/api/accounts?probe={marker}", "/api/overview/1" })
         {
-            using var response = await client.GetAsync(path);
-            var problem = await Problem.AssertAsync(response, HttpStatusCode.Unauthorized);
-            Assert.Equal(detail, problem.GetProperty("detail").GetString());
-            Assert.Equal("ApiKey header=\"X-Api-Key\"", response.Headers.WwwAuthenticate.ToString());
+            // Also for a browser (text/html) and an XML client: the refusal is the same ProblemDetails.
+            foreach (var accept in new[] { Json, "text/html", "application/xml" })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.TryAddWithoutValidation("Accept", accept);
+                using var response = await client.SendAsync(request);
+                var problem = await Problem.AssertAsync(response, HttpStatusCode.Unauthorized);
+                Assert.Equal(detail, problem.GetProperty("detail").GetString());
+                Assert.Equal("ApiKey header=\"X-Api-Key\"", response.Headers.WwwAuthenticate.ToString());
+            }
         }
 
         // The gateway logged the refusals; the services never saw the requests.
@@ -177,8 +183,9 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         request.Headers.TryAddWithoutValidation("Accept", "text/csv");
         using var response = await _step.Client.SendAsync(request);
 
-        Assert.Equal(HttpStatusCode.NotAcceptable, response.StatusCode);
-        Assert.Contains("application/json or application/xml", await response.Content.ReadAsStringAsync());
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.NotAcceptable);
+        Assert.Equal("This endpoint answers application/json or application/xml, not 'text/csv'.", problem.GetProperty("detail").GetString());
+        Assert.True(problem.TryGetProperty("traceId", out _), $"no traceId: {problem}");
     }
 
     [Fact]

@@ -172,6 +172,41 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
         Assert.Equal(["GET", "PUT"], delete.Content.Headers.Allow);
     }
 
+    public static TheoryData<string, string, string?, HttpStatusCode> ErrorRequests => new()
+    {
+        { "GET", "/users/999999", null, HttpStatusCode.NotFound },
+        { "GET", "/users/abc", null, HttpStatusCode.NotFound },
+        { "DELETE", "/users/1", null, HttpStatusCode.MethodNotAllowed },
+        { "POST", "/users", """{"name":""", HttpStatusCode.BadRequest },
+        { "POST", "/users", """{"name":"","email":"a@example.com"}""", HttpStatusCode.BadRequest },
+    };
+
+    [Theory]
+    [MemberData(nameof(ErrorRequests))]
+    public async Task ErrorAnswers_AreTheSameProblemDetails_WhateverTheCallerAccepts(string method, string path, string? body, HttpStatusCode status)
+    {
+        // A browser asks for text/html, an XML client for application/xml. ServiceDefaults answers
+        // them with the ProblemDetails a JSON caller gets; only the traceId differs.
+        var forJson = await SendAsync(method, path, body, "application/json", status);
+        foreach (var accept in new[] { "text/html", "application/xml", "text/csv" })
+        {
+            var answer = await SendAsync(method, path, body, accept, status);
+            Assert.Equal(forJson.ToJsonString(), answer.ToJsonString());
+        }
+    }
+
+    private async Task<System.Text.Json.Nodes.JsonObject> SendAsync(string method, string path, string? body, string accept, HttpStatusCode status)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json.Body(body) };
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        using var response = await _client.SendAsync(request);
+
+        var problem = System.Text.Json.Nodes.JsonNode.Parse((await Problem.AssertAsync(response, status)).GetRawText())!.AsObject();
+        Assert.True(problem.Remove("traceId", out var traceId) && !string.IsNullOrEmpty(traceId?.GetValue<string>()), $"no traceId for Accept: {accept}");
+        Assert.True(problem.ContainsKey("detail") || problem.ContainsKey("errors"), $"nothing says what is wrong for Accept: {accept}: {problem}");
+        return problem;
+    }
+
     [Fact]
     public async Task OpenApiDocument_DescribesTheUsersEndpoints()
     {
