@@ -26,6 +26,30 @@ public sealed class ConnectTests
     }
 
     [Fact]
+    public async Task GetUser_CallsAccountsDirectly_WhenAWebProxyIsSetInTheEnvironment()
+    {
+        // As on a company laptop, or in a container that Docker gives the proxies of ~/.docker/config.json.
+        // .NET would send even a call to 127.0.0.1 to this proxy, which answers every request with a 502.
+        await using var proxy = StandInServer.Answering("502 Bad Gateway", "text/plain", "the proxy cannot reach accounts");
+        await using var step = await RunningStep.StartAsync(usersEnvironment: WebProxy(proxy.BaseAddress));
+        var id = await step.CreateUserAsync("Barbara Liskov", "barbara@example.com");
+        await step.OpenAccountAsync(id, 12.5m);
+
+        using var response = await step.Users.Client.GetAsync($"/users/{id}");
+
+        Assert.Equal(12.50m, (await Json.ReadAsync(response, HttpStatusCode.OK)).GetProperty("balance").GetDecimal());
+    }
+
+    /// <summary>A web proxy in the environment of a service, with nothing it should go around.</summary>
+    internal static Dictionary<string, string> WebProxy(Uri proxy) => new()
+    {
+        ["http_proxy"] = proxy.ToString(),
+        ["HTTP_PROXY"] = proxy.ToString(),
+        ["no_proxy"] = "",
+        ["NO_PROXY"] = "",
+    };
+
+    [Fact]
     public async Task GetUser_ReturnsZeroBalance_WhenTheUserHasNoAccounts()
     {
         await using var step = await RunningStep.StartAsync();
@@ -122,7 +146,7 @@ public sealed class ConnectTests
 
         public Dictionary<string, string> AccountsConfiguration => new() { ["Database__Path"] = _data.File("accounts.db") };
 
-        public static async Task<RunningStep> StartAsync(Uri? accountsAddress = null, string? timeout = null)
+        public static async Task<RunningStep> StartAsync(Uri? accountsAddress = null, string? timeout = null, IReadOnlyDictionary<string, string>? usersEnvironment = null)
         {
             var step = new RunningStep();
             if (accountsAddress is null)
@@ -139,6 +163,11 @@ public sealed class ConnectTests
             if (timeout is not null)
             {
                 users["AccountsClient__Timeout"] = timeout;
+            }
+
+            foreach (var (name, value) in usersEnvironment ?? new Dictionary<string, string>())
+            {
+                users[name] = value;
             }
 
             step.Users = await ServiceProcess.StartAsync("Users", users);

@@ -23,15 +23,19 @@ public static class GatewayServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddTransient<ClusterAddressHandler>();
-        builder.Services.AddHttpClient<UsersClient>(ConfigureDownstream("users")).AddHttpMessageHandler<ClusterAddressHandler>();
-        builder.Services.AddHttpClient<AccountsClient>(ConfigureDownstream("accounts")).AddHttpMessageHandler<ClusterAddressHandler>();
+        AddDownstreamClient<UsersClient>(builder.Services, "users");
+        AddDownstreamClient<AccountsClient>(builder.Services, "accounts");
 
         return builder;
     }
 
-    private static Action<IServiceProvider, HttpClient> ConfigureDownstream(string clusterId) => (services, http) =>
-    {
-        http.BaseAddress = new Uri($"http://{clusterId}/");
-        http.Timeout = services.GetRequiredService<IOptions<OverviewOptions>>().Value.Timeout;
-    };
+    private static void AddDownstreamClient<TClient>(IServiceCollection services, string clusterId) where TClient : class =>
+        services.AddHttpClient<TClient>((provider, http) =>
+            {
+                http.BaseAddress = new Uri($"http://{clusterId}/");
+                http.Timeout = provider.GetRequiredService<IOptions<OverviewOptions>>().Value.Timeout;
+            })
+            .AddHttpMessageHandler<ClusterAddressHandler>()
+            // As the proxy does: never through a web proxy set in the environment, which cannot reach the services.
+            .UseSocketsHttpHandler((handler, _) => handler.UseProxy = false);
 }

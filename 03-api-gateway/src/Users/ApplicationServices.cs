@@ -16,11 +16,15 @@ public static class ApplicationServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
         builder.Services.AddHttpClient<AccountsClient>((services, http) =>
-        {
-            var options = services.GetRequiredService<IOptions<AccountsClientOptions>>().Value;
-            http.BaseAddress = options.BaseAddress;
-            http.Timeout = options.Timeout;
-        });
+            {
+                var options = services.GetRequiredService<IOptions<AccountsClientOptions>>().Value;
+                http.BaseAddress = options.BaseAddress;
+                http.Timeout = options.Timeout;
+            })
+            // Straight to accounts, never through a web proxy set in the environment (HTTP_PROXY on a
+            // company laptop, or the proxies Docker copies into containers from ~/.docker/config.json):
+            // such a proxy cannot reach accounts.
+            .UseSocketsHttpHandler((handler, _) => handler.UseProxy = false);
 
         return builder;
     }

@@ -51,6 +51,23 @@ public sealed class GatewayFailureTests
     }
 
     [Fact]
+    public async Task Overview_CallsTheServicesDirectly_WhenAWebProxyIsSetInTheEnvironment()
+    {
+        // A proxy in the environment of every service, which answers every request with a 502:
+        // the gateway's overview clients, its proxied routes and users' call to accounts go around it.
+        await using var proxy = StandInServer.Answering("502 Bad Gateway", "text/plain", "the proxy cannot reach the services");
+        await using var step = await GatewayStep.StartAsync(environment: ConnectTests.WebProxy(proxy.BaseAddress));
+        var id = await GatewayTests.CreateUserWithAccountsAsync(step, 7m);
+
+        using var response = await step.Client.GetAsync($"/api/overview/{id}");
+
+        var overview = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+        Assert.Equal(7.00m, overview.GetProperty("user").GetProperty("balance").GetDecimal());
+        Assert.Equal(7.00m, overview.GetProperty("accounts")[0].GetProperty("balance").GetDecimal());
+        Assert.Empty(proxy.Requests);
+    }
+
+    [Fact]
     public async Task Overview_Returns503NamingTheService_WhenUsersCannotBeReached()
     {
         var closed = StandInServer.Hanging();

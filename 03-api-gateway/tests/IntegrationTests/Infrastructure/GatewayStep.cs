@@ -19,17 +19,29 @@ public sealed class GatewayStep : IAsyncDisposable
     /// <summary>A client of the gateway that sends the API key.</summary>
     public HttpClient Client { get; private set; } = null!;
 
-    public static async Task<GatewayStep> StartAsync(string apiKey = TestApiKey, Uri? usersAddress = null, Uri? accountsAddress = null, string? overviewTimeout = null)
+    /// <summary>Starts the three services; <paramref name="environment"/> goes to each of them.</summary>
+    public static async Task<GatewayStep> StartAsync(
+        string apiKey = TestApiKey, Uri? usersAddress = null, Uri? accountsAddress = null, string? overviewTimeout = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var step = new GatewayStep();
+        Dictionary<string, string> With(Dictionary<string, string> configuration)
+        {
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                configuration[name] = value;
+            }
+
+            return configuration;
+        }
+
         try
         {
-            step.Accounts = await ServiceProcess.StartAsync("Accounts", new Dictionary<string, string> { ["Database__Path"] = step._data.File("accounts.db") });
-            step.Users = await ServiceProcess.StartAsync("Users", new Dictionary<string, string>
+            step.Accounts = await ServiceProcess.StartAsync("Accounts", With(new() { ["Database__Path"] = step._data.File("accounts.db") }));
+            step.Users = await ServiceProcess.StartAsync("Users", With(new()
             {
                 ["Database__Path"] = step._data.File("users.db"),
                 ["AccountsClient__BaseAddress"] = step.Accounts.BaseAddress.ToString(),
-            });
+            }));
 
             var gateway = new Dictionary<string, string>
             {
@@ -42,7 +54,7 @@ public sealed class GatewayStep : IAsyncDisposable
                 gateway["Overview__Timeout"] = overviewTimeout;
             }
 
-            step.Gateway = await ServiceProcess.StartAsync("Gateway", gateway);
+            step.Gateway = await ServiceProcess.StartAsync("Gateway", With(gateway));
             step.Client = new HttpClient { BaseAddress = step.Gateway.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
             step.Client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
             return step;
