@@ -117,6 +117,24 @@ public sealed class GatewayFailureTests
     }
 
     [Fact]
+    public async Task ACallerThatGoesAway_IsLoggedAsSuch_NotAsAFailedService()
+    {
+        // As when a load test stops with requests in flight: the service is slow, the caller gives up.
+        await using var hanging = StandInServer.Hanging();
+        await using var step = await GatewayStep.StartAsync(accountsAddress: hanging.BaseAddress);
+
+        using var giveUp = new CancellationTokenSource();
+        var call = step.Client.GetAsync("/api/accounts/7", giveUp.Token);
+        await hanging.FirstRequest.WaitAsync(TimeSpan.FromSeconds(5));
+        await giveUp.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
+
+        var logged = await step.Gateway.WaitForLogAsync("GET /api/accounts/7: ", TimeSpan.FromSeconds(5));
+        Assert.Contains("info: Gateway.Downstream.ProxyErrors", logged);
+        Assert.EndsWith("GET /api/accounts/7: the caller went away before the answer was complete; no service failed (RequestCanceled)", logged);
+    }
+
+    [Fact]
     public async Task Overview_PassesOnUsersAnswer_WithoutWaitingForAccounts()
     {
         await using var hanging = StandInServer.Hanging();

@@ -87,6 +87,9 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         using var response = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body(huge));
 
         await Problem.AssertDetailAsync(response, HttpStatusCode.RequestEntityTooLarge, "The request body may be at most 16384 bytes.");
+        var logged = await _step.Gateway.WaitForLogAsync("POST /api/users: the caller's request could not be read", TimeSpan.FromSeconds(5));
+        Assert.Contains("info: Gateway.Downstream.ProxyErrors", logged);
+        Assert.EndsWith("POST /api/users: the caller's request could not be read; no service failed (RequestBodyClient)", logged);
     }
 
     [Theory]

@@ -9,7 +9,8 @@ namespace Gateway.Downstream;
 /// ProblemDetails the defaults write for it carries a title only. This adds which service failed
 /// and how, e.g. "The users service could not be reached." A request the caller got wrong (a body
 /// over the gateway's limit, 413) is not the service's failure: the defaults describe it.
-/// The log gets the same, as one line, in place of YARP's own warning with its stack trace.
+/// The log gets the same, as one line, in place of YARP's own warning with its stack trace; a caller
+/// that went away, or whose body could not be read, is an Information line that blames no service.
 /// </summary>
 public static partial class ProxyErrors
 {
@@ -33,7 +34,9 @@ public static partial class ProxyErrors
     /// <summary>
     /// One warning per request the proxy could not forward, e.g. "GET /api/users: The users service
     /// could not be reached (Connection refused (localhost:8001))". appsettings.json turns YARP's own
-    /// warning for it off: one line that holds the exception's whole stack trace.
+    /// warning for it off: one line that holds the exception's whole stack trace. When the caller's
+    /// side failed (a load test stopping with requests in flight, a body over the limit), one
+    /// Information line says so.
     /// </summary>
     public static IApplicationBuilder UseProxyErrorLog(this IApplicationBuilder app)
     {
@@ -44,6 +47,12 @@ public static partial class ProxyErrors
             var error = context.Features.Get<IForwarderErrorFeature>();
             if (error is null)
             {
+                return;
+            }
+
+            if (CallersSide(error.Error) is { } callers)
+            {
+                LogCallersSide(logger, context.Request.Method, context.Request.Path, callers, error.Error);
                 return;
             }
 
@@ -66,6 +75,19 @@ public static partial class ProxyErrors
     [LoggerMessage(LogLevel.Warning, "{Method} {Path}: {Failure} ({Reason})")]
     private static partial void LogProxyErrorWithReason(ILogger logger, string method, string path, string failure, string reason);
 
+    [LoggerMessage(LogLevel.Information, "{Method} {Path}: {What}; no service failed ({Error})")]
+    private static partial void LogCallersSide(ILogger logger, string method, string path, string what, ForwarderError error);
+
+    /// <summary>What went wrong on the caller's side of the proxy, or null when it was the service's side.</summary>
+    private static string? CallersSide(ForwarderError error) => error switch
+    {
+        ForwarderError.RequestCanceled or ForwarderError.RequestBodyCanceled or ForwarderError.ResponseBodyCanceled
+            or ForwarderError.UpgradeRequestCanceled or ForwarderError.UpgradeResponseCanceled => "the caller went away before the answer was complete",
+        ForwarderError.RequestBodyClient or ForwarderError.UpgradeRequestClient => "the caller's request could not be read",
+        ForwarderError.ResponseBodyClient or ForwarderError.UpgradeResponseClient => "the answer could not be sent to the caller",
+        _ => null,
+    };
+
     private static string? Describe(HttpContext context)
     {
         var error = context.Features.Get<IForwarderErrorFeature>();
@@ -84,7 +106,7 @@ public static partial class ProxyErrors
                 $"The {service} service did not answer within {(proxy.Cluster.Config.HttpRequest?.ActivityTimeout ?? DefaultActivityTimeout).TotalSeconds:0.#} s.",
             ForwarderError.NoAvailableDestinations => $"The {service} service has no address to send the request to.",
             // The caller's side failed: its body broke off or was too large, or it went away.
-            ForwarderError.RequestBodyClient or ForwarderError.RequestBodyCanceled or ForwarderError.RequestCanceled => null,
+            _ when CallersSide(error.Error) is not null => null,
             _ => $"The {service} service could not answer.",
         };
     }
