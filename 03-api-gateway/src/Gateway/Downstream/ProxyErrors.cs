@@ -52,6 +52,12 @@ public static partial class ProxyErrors
 
             if (CallersSide(error.Error) is { } callers)
             {
+                if (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted)
+                {
+                    // YARP sets 400; ASP.NET Core's own code for a caller that went away is 499, as in the request log of the overview.
+                    context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+                }
+
                 LogCallersSide(logger, context.Request.Method, context.Request.Path, callers, error.Error);
                 return;
             }
