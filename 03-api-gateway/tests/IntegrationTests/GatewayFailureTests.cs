@@ -85,10 +85,10 @@ public sealed class GatewayFailureTests
         // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails that says why.
         using var proxied = await step.Client.GetAsync("/api/users");
         await Problem.AssertDetailAsync(proxied, HttpStatusCode.BadGateway, "The users service could not be reached.");
-        using var fromABrowser = new HttpRequestMessage(HttpMethod.Get, "/api/users");
-        fromABrowser.Headers.TryAddWithoutValidation("Accept", "text/html");
-        using var proxiedToABrowser = await step.Client.SendAsync(fromABrowser);
-        await Problem.AssertDetailAsync(proxiedToABrowser, HttpStatusCode.BadGateway, "The users service could not be reached.");
+        using var htmlOnly = new HttpRequestMessage(HttpMethod.Get, "/api/users");
+        htmlOnly.Headers.TryAddWithoutValidation("Accept", "text/html");
+        using var proxiedAsHtml = await step.Client.SendAsync(htmlOnly);
+        await Problem.AssertDetailAsync(proxiedAsHtml, HttpStatusCode.BadGateway, "The users service could not be reached.");
 
         // The log says so in one line, with the reason; YARP's own warning, stack trace and all, stays out.
         var logged = await step.Gateway.WaitForLogAsync("GET /api/users: The users service could not be reached (", TimeSpan.FromSeconds(5));

@@ -60,7 +60,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var marker = Guid.NewGuid().ToString("N");
         foreach (var path in new[] { $"/api/users?probe={marker}", $"/api/accounts?probe={marker}", "/api/overview/1" })
         {
-            // Also for a browser (text/html) and an XML client: the refusal is the same ProblemDetails.
+            // Also for a caller that accepts only HTML or only XML: the refusal is the same ProblemDetails.
             foreach (var accept in new[] { Json, "text/html", "application/xml" })
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, path);

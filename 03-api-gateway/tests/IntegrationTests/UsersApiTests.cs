@@ -185,8 +185,8 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     [MemberData(nameof(ErrorRequests))]
     public async Task ErrorAnswers_AreTheSameProblemDetails_WhateverTheCallerAccepts(string method, string path, string? body, HttpStatusCode status)
     {
-        // A browser asks for text/html, an XML client for application/xml. ServiceDefaults answers
-        // them with the ProblemDetails a JSON caller gets; only the traceId differs.
+        // A caller may accept only HTML, or only XML. ServiceDefaults answers it with the ProblemDetails
+        // a JSON caller gets; only the traceId differs.
         var forJson = await SendAsync(method, path, body, "application/json", status);
         foreach (var accept in new[] { "text/html", "application/xml", "text/csv" })
         {
