@@ -552,6 +552,29 @@ public sealed class WorkshopUpTests
         }
     }
 
+    /// <summary>
+    /// A service that refuses its settings ends at start with an exception nothing caught, and its log
+    /// holds the stack trace twice. The last line names the exception and its message: here the
+    /// README's "remove them all and the gateway will not start".
+    /// </summary>
+    [Fact]
+    public async Task Up_EndsWithWhyAServiceDidNotStart_WhenItRefusesItsSettings()
+    {
+        var step = Repo.Step("03-api-gateway");
+        var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
+        var environment = FreePorts(step);
+        environment["WORKSHOP_DATA_DIR"] = data;
+        environment["ApiKey__Keys__0"] = "";
+
+        var up = await WorkshopCommand.RunAsync(environment, "up", step.Folder[..2], "--fresh");
+
+        Assert.Equal(1, up.ExitCode);
+        var line = Assert.Single(up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Matches(@"^workshop: gateway exited with code \d+ while starting \(its log is above\): OptionsValidationException: ApiKey:Keys must hold at least one key \(ApiKey__Keys__0=\.\.\.\)$", line);
+        Assert.Contains($"Stopped {step.Folder}.", up.Output);
+        Directory.Delete(data, recursive: true);
+    }
+
     [Fact]
     public async Task Up_ShowsTheCompilerErrors_AndEndsWithOneLine_WhenTheBuildFails()
     {

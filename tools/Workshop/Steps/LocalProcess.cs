@@ -4,14 +4,25 @@ using System.Runtime.InteropServices;
 namespace Workshop.Steps;
 
 /// <summary>A service of the step running as a plain process on this machine, its log lines prefixed with its name.</summary>
-public sealed class LocalProcess : IAsyncDisposable
+public sealed partial class LocalProcess : IAsyncDisposable
 {
     private readonly Process _process;
+    private string? _unhandledException;
 
     private LocalProcess(Process process) => _process = process;
 
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
+
+    /// <summary>
+    /// Why a .NET service ended, when an exception nothing caught ended it, as the runtime's line
+    /// "Unhandled exception. Namespace.TypeException: message." says it: "TypeException: message".
+    /// A setting the service refuses at start (ValidateOnStart) ends it this way.
+    /// </summary>
+    public string? UnhandledException => Volatile.Read(ref _unhandledException);
+
+    /// <summary>How the process ended, for a message: "exit code 134: OptionsValidationException: ...".</summary>
+    public string Ending => UnhandledException is { } exception ? $"exit code {ExitCode}: {exception}" : $"exit code {ExitCode}";
     public int Id => _process.Id;
     public Task Exited { get; private set; } = Task.CompletedTask;
 
@@ -49,12 +60,35 @@ public sealed class LocalProcess : IAsyncDisposable
             throw new UserError($"could not start {command.Name} ({command.Program}): {e.Message}");
         }
 
+        var local = new LocalProcess(process);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(command.Name, prefixWidth, colour, e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Ui.Prefixed(command.Name, prefixWidth, colour, e.Data); };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                local.Notice(e.Data);
+                Ui.Prefixed(command.Name, prefixWidth, colour, e.Data);
+            }
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return new LocalProcess(process) { Exited = process.WaitForExitAsync() };
+        local.Exited = process.WaitForExitAsync();
+        return local;
     }
+
+    private void Notice(string line)
+    {
+        const string Unhandled = "Unhandled exception. ";
+        if (line.StartsWith(Unhandled, StringComparison.Ordinal))
+        {
+            // The first one is the one that ended the process; drop the type's namespace and the final full stop.
+            var exception = UnhandledExceptionPattern().Replace(line[Unhandled.Length..].TrimEnd(), "${type}");
+            Interlocked.CompareExchange(ref _unhandledException, exception.EndsWith('.') ? exception[..^1] : exception, null);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:[A-Za-z_][\w]*\.)+(?<type>\w+)(?=[ :])")]
+    private static partial System.Text.RegularExpressions.Regex UnhandledExceptionPattern();
 
     /// <summary>
     /// Freezes the process as Ctrl-Z does (SIGSTOP): a hung service. Its child processes too, such as

@@ -213,7 +213,7 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
             }
         }
 
-        Ui.Warn($"{app.Name} stopped by itself (exit code {process.ExitCode}; its log is above); the other services keep running. `start {app.Name}` starts it again.");
+        Ui.Warn($"{app.Name} stopped by itself ({process.Ending}; its log is above); the other services keep running. `start {app.Name}` starts it again.");
     }
 
     private LocalProcess? ProcessOf(LocalCommand app)
@@ -250,7 +250,19 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
 
             if (process.HasExited)
             {
-                throw new UserError($"{app.Name} exited with code {process.ExitCode} while starting; see its log above");
+                try
+                {
+                    // Its last lines may still be on their way, and the reason it ended is among them.
+                    await process.Exited.WaitAsync(TimeSpan.FromSeconds(2), ct);
+                }
+                catch (TimeoutException)
+                {
+                    // A child still holds its output open: what arrived will do.
+                }
+
+                throw new UserError(process.UnhandledException is { } exception
+                    ? $"{app.Name} exited with code {process.ExitCode} while starting (its log is above): {exception}"
+                    : $"{app.Name} exited with code {process.ExitCode} while starting; see its log above");
             }
 
             if (await IsReadyAsync(app.ReadyUrl, app.Port, ct))
