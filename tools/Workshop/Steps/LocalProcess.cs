@@ -13,6 +13,8 @@ public sealed partial class LocalProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
+    public int Id => _process.Id;
+    public Task Exited { get; private set; } = Task.CompletedTask;
 
     /// <summary>
     /// Why a .NET service ended, when an exception nothing caught ended it, as the runtime's line
@@ -23,8 +25,6 @@ public sealed partial class LocalProcess : IAsyncDisposable
 
     /// <summary>How the process ended, for a message: "exit code 134: OptionsValidationException: ...".</summary>
     public string Ending => UnhandledException is { } exception ? $"exit code {ExitCode}: {exception}" : $"exit code {ExitCode}";
-    public int Id => _process.Id;
-    public Task Exited { get; private set; } = Task.CompletedTask;
 
     /// <summary>Stopped by <see cref="Pause"/>: alive, holding its port, answering nothing.</summary>
     public bool IsPaused { get; private set; }
@@ -87,7 +87,7 @@ public sealed partial class LocalProcess : IAsyncDisposable
         }
     }
 
-    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:[A-Za-z_][\w]*\.)+(?<type>\w+)(?=[ :])")]
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(?:[A-Za-z_]\w*\.)+(?<type>\w+)(?=[ :])")]
     private static partial System.Text.RegularExpressions.Regex UnhandledExceptionPattern();
 
     /// <summary>
