@@ -570,7 +570,7 @@ public sealed class WorkshopUpTests
 
         Assert.Equal(1, up.ExitCode);
         var line = Assert.Single(up.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Matches(@"^workshop: gateway exited with code \d+ while starting \(its log is above\): OptionsValidationException: ApiKey:Keys must hold at least one key \(ApiKey__Keys__0=\.\.\.\)$", line);
+        Assert.Matches(@"^workshop: gateway exited while starting \(exit code \d+: OptionsValidationException: ApiKey:Keys must hold at least one key \(ApiKey__Keys__0=\.\.\.\); its log is above\)$", line);
         Assert.Contains($"Stopped {step.Folder}.", up.Output);
         Directory.Delete(data, recursive: true);
     }

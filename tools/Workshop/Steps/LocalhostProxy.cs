@@ -4,7 +4,7 @@ namespace Workshop.Steps;
 /// A web proxy set in the environment (<c>http_proxy</c>, <c>HTTP_PROXY</c>, <c>all_proxy</c>) is there
 /// for the internet, but .NET and curl send even a call to localhost through it unless <c>NO_PROXY</c>
 /// lists localhost, and the proxy cannot reach this machine's services. Then `workshop up` would wait
-/// in vain for a healthy service, users could not reach accounts, and `workshop check` would fail.
+/// in vain for a healthy service, and `workshop check` would fail.
 /// So the workshop command adds localhost to <c>NO_PROXY</c> (and <c>no_proxy</c>) for itself and for
 /// every process it starts, and says how to do the same for the attendee's own curl commands.
 /// </summary>

@@ -260,9 +260,7 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
                     // A child still holds its output open: what arrived will do.
                 }
 
-                throw new UserError(process.UnhandledException is { } exception
-                    ? $"{app.Name} exited with code {process.ExitCode} while starting (its log is above): {exception}"
-                    : $"{app.Name} exited with code {process.ExitCode} while starting; see its log above");
+                throw new UserError($"{app.Name} exited while starting ({process.Ending}; its log is above)");
             }
 
             if (await IsReadyAsync(app.ReadyUrl, app.Port, ct))

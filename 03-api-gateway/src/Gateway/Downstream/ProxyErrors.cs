@@ -36,7 +36,7 @@ public static partial class ProxyErrors
     /// could not be reached (Connection refused (localhost:8001))". appsettings.json turns YARP's own
     /// warning for it off: one line that holds the exception's whole stack trace. When the caller's
     /// side failed (a load test stopping with requests in flight, a body over the limit), one
-    /// Information line says so.
+    /// Information line says so, and a caller that went away gets 499 in place of YARP's 400.
     /// </summary>
     public static IApplicationBuilder UseProxyErrorLog(this IApplicationBuilder app)
     {
