@@ -91,6 +91,54 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
     }
 
     [Fact]
+    public async Task Deposit_Returns409AndKeepsTheBalance_AtTheBalanceLimit()
+    {
+        var id = await OpenFullAccountAsync(userId: 1);
+
+        using var full = await _client.PostAsync($"/accounts/{id}/deposit", Json.Body("""{"amount":0.01}"""));
+
+        var problem = await Problem.AssertAsync(full, HttpStatusCode.Conflict);
+        Assert.Equal("Balance limit reached", problem.GetProperty("title").GetString());
+        Assert.Equal($"Account {id} holds 1000000000.00; its balance may not exceed 1000000000.00.", problem.GetProperty("detail").GetString());
+        Assert.Equal(1_000_000_000.00m, await BalanceAsync(id));
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_ListsEveryAnswerOfTheAccountsEndpoints()
+    {
+        var id = await OpenAsync(userId: 3, balance: 10m);
+        var full = await OpenFullAccountAsync(userId: 3);
+        var contract = await OpenApiContract.ReadAsync(_client);
+
+        (string Method, string Path, string Operation, string? Body, HttpStatusCode Status)[] calls =
+        [
+            ("GET", "/accounts", "/accounts", null, HttpStatusCode.OK),
+            ("GET", "/accounts?userId=3", "/accounts", null, HttpStatusCode.OK),
+            ("GET", "/accounts?userId=0", "/accounts", null, HttpStatusCode.BadRequest),
+            ("POST", "/accounts", "/accounts", """{"userId":3,"initialBalance":5}""", HttpStatusCode.Created),
+            ("POST", "/accounts", "/accounts", """{"userId":3,"initialBalance":-5}""", HttpStatusCode.BadRequest),
+            ("GET", $"/accounts/{id}", "/accounts/{id}", null, HttpStatusCode.OK),
+            ("GET", "/accounts/987654", "/accounts/{id}", null, HttpStatusCode.NotFound),
+            ("POST", $"/accounts/{id}/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.OK),
+            ("POST", $"/accounts/{id}/deposit", "/accounts/{id}/deposit", """{"amount":0}""", HttpStatusCode.BadRequest),
+            ("POST", "/accounts/987654/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.NotFound),
+            ("POST", $"/accounts/{full}/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.Conflict),
+            ("POST", $"/accounts/{id}/withdraw", "/accounts/{id}/withdraw", """{"amount":1}""", HttpStatusCode.OK),
+            ("POST", $"/accounts/{id}/withdraw", "/accounts/{id}/withdraw", """{"amount":-1}""", HttpStatusCode.BadRequest),
+            ("POST", "/accounts/987654/withdraw", "/accounts/{id}/withdraw", """{"amount":1}""", HttpStatusCode.NotFound),
+            ("POST", $"/accounts/{id}/withdraw", "/accounts/{id}/withdraw", """{"amount":1000}""", HttpStatusCode.Conflict),
+        ];
+        foreach (var (method, path, operation, body, status) in calls)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json.Body(body) };
+            using var answer = await _client.SendAsync(request);
+
+            Assert.True(status == answer.StatusCode, $"{method} {path}: expected {(int)status}, got {(int)answer.StatusCode}");
+            contract.AssertLists(method, operation, answer);
+        }
+    }
+
+    [Fact]
     public async Task ListAccounts_FiltersByUser()
     {
         var userId = Random.Shared.Next(100_000, 1_000_000);
@@ -194,6 +242,28 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
     {
         using var response = await _client.PostAsync("/accounts", Json.Body(JsonSerializer.Serialize(new { userId, initialBalance = balance })));
         return (await Json.ReadAsync(response, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+    }
+
+    /// <summary>An account at the balance limit, one billion: a million to open it, then 999 deposits of the most one request may move.</summary>
+    private async Task<int> OpenFullAccountAsync(int userId)
+    {
+        var id = await OpenAsync(userId, balance: 1_000_000m);
+        using var slots = new SemaphoreSlim(8);
+        await Task.WhenAll(Enumerable.Range(0, 999).Select(async _ =>
+        {
+            await slots.WaitAsync();
+            try
+            {
+                using var response = await _client.PostAsync($"/accounts/{id}/deposit", Json.Body("""{"amount":1000000}"""));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }));
+        Assert.Equal(1_000_000_000.00m, await BalanceAsync(id));
+        return id;
     }
 
     private async Task<decimal> BalanceAsync(int id)

@@ -208,16 +208,35 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     }
 
     [Fact]
-    public async Task OpenApiDocument_DescribesTheUsersEndpoints()
+    public async Task OpenApiDocument_ListsEveryAnswerOfTheUsersEndpoints()
     {
-        using var response = await _client.GetAsync("/openapi/v1.json");
-        var document = await Json.ReadAsync(response, HttpStatusCode.OK);
+        var email = UniqueEmail();
+        var taken = UniqueEmail();
+        var id = await CreateAsync("Ada Lovelace", email);
+        await CreateAsync("Grace Hopper", taken);
+        var contract = await OpenApiContract.ReadAsync(_client);
 
-        var paths = document.GetProperty("paths");
-        Assert.True(paths.TryGetProperty("/users", out var users));
-        Assert.True(users.TryGetProperty("post", out _));
-        Assert.True(paths.TryGetProperty("/users/{id}", out var user));
-        Assert.True(user.TryGetProperty("put", out _));
+        (string Method, string Path, string Operation, string? Body, HttpStatusCode Status)[] calls =
+        [
+            ("GET", "/users", "/users", null, HttpStatusCode.OK),
+            ("POST", "/users", "/users", $$"""{"name":"Alan Turing","email":"{{UniqueEmail()}}"}""", HttpStatusCode.Created),
+            ("POST", "/users", "/users", """{"name":""}""", HttpStatusCode.BadRequest),
+            ("POST", "/users", "/users", $$"""{"name":"Ada","email":"{{taken}}"}""", HttpStatusCode.Conflict),
+            ("GET", $"/users/{id}", "/users/{id}", null, HttpStatusCode.OK),
+            ("GET", "/users/987654", "/users/{id}", null, HttpStatusCode.NotFound),
+            ("PUT", $"/users/{id}", "/users/{id}", $$"""{"name":"Ada King","email":"{{email}}"}""", HttpStatusCode.OK),
+            ("PUT", $"/users/{id}", "/users/{id}", """{"name":"Ada King"}""", HttpStatusCode.BadRequest),
+            ("PUT", $"/users/{id}", "/users/{id}", $$"""{"name":"Ada King","email":"{{taken}}"}""", HttpStatusCode.Conflict),
+            ("PUT", "/users/987654", "/users/{id}", $$"""{"name":"Nobody","email":"{{UniqueEmail()}}"}""", HttpStatusCode.NotFound),
+        ];
+        foreach (var (method, path, operation, body, status) in calls)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json.Body(body) };
+            using var answer = await _client.SendAsync(request);
+
+            Assert.True(status == answer.StatusCode, $"{method} {path}: expected {(int)status}, got {(int)answer.StatusCode}");
+            contract.AssertLists(method, operation, answer);
+        }
     }
 
     private async Task<int> CreateAsync(string name, string email)

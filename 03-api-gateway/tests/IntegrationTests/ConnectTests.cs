@@ -74,6 +74,7 @@ public sealed class ConnectTests
             var problem = await Problem.AssertAsync(down, HttpStatusCode.ServiceUnavailable);
             Assert.Equal("Accounts service unavailable", problem.GetProperty("title").GetString());
             Assert.Equal($"The accounts service could not be reached. The balance of user {id} is unknown; try again shortly.", problem.GetProperty("detail").GetString());
+            (await OpenApiContract.ReadAsync(step.Users.Client)).AssertLists("GET", "/users/{id}", down);
         }
 
         await step.Users.WaitForLogAsync("Accounts service unreachable at", TimeSpan.FromSeconds(5));
@@ -122,6 +123,7 @@ public sealed class ConnectTests
 
         var problem = await Problem.AssertAsync(response, HttpStatusCode.BadGateway);
         Assert.StartsWith(detail, problem.GetProperty("detail").GetString());
+        (await OpenApiContract.ReadAsync(step.Users.Client)).AssertLists("GET", "/users/{id}", response);
     }
 
     [Fact]

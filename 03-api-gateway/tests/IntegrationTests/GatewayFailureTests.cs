@@ -80,6 +80,7 @@ public sealed class GatewayFailureTests
         var problem = await Problem.AssertAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("The users service is unavailable", problem.GetProperty("title").GetString());
         Assert.Equal("The users service could not be reached.", problem.GetProperty("detail").GetString());
+        (await OpenApiContract.ReadAsync(step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
         await step.Gateway.WaitForLogAsync("Overview of user 1 failed: The users service could not be reached.", TimeSpan.FromSeconds(5));
 
         // The proxied route has no answer to pass on: the proxy's own 502, as a ProblemDetails that says why.

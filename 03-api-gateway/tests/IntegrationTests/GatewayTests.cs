@@ -57,6 +57,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
             client.DefaultRequestHeaders.Add("X-Api-Key", key);
         }
 
+        var contract = await OpenApiContract.ReadAsync(client);
         var marker = Guid.NewGuid().ToString("N");
         foreach (var path in new[] { $"/api/users?probe={marker}", $"/api/accounts?probe={marker}", "/api/overview/1" })
         {
@@ -69,6 +70,10 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
                 var problem = await Problem.AssertAsync(response, HttpStatusCode.Unauthorized);
                 Assert.Equal(detail, problem.GetProperty("detail").GetString());
                 Assert.Equal("ApiKey header=\"X-Api-Key\"", response.Headers.WwwAuthenticate.ToString());
+                if (path.StartsWith("/api/overview/", StringComparison.Ordinal))
+                {
+                    contract.AssertLists("GET", "/api/overview/{userId}", response);
+                }
             }
         }
 
@@ -137,6 +142,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Equal(150.50m, user.GetProperty("balance").GetDecimal());
         Assert.Equal(2, user.GetProperty("accountCount").GetInt32());
         Assert.Equal([100.00m, 50.50m], overview.GetProperty("accounts").EnumerateArray().Select(a => a.GetProperty("balance").GetDecimal()));
+        (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
     }
 
     [Theory]
@@ -160,6 +166,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Equal("Ada Lovelace", user.Element("name")!.Value);
         Assert.Equal("150.50", user.Element("balance")!.Value);
         Assert.Equal(["100.00", "50.50"], xml.Root.Element("accounts")!.Elements("account").Select(a => a.Element("balance")!.Value));
+        (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
     }
 
     [Theory]
@@ -189,6 +196,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var problem = await Problem.AssertAsync(response, HttpStatusCode.NotAcceptable);
         Assert.Equal("This endpoint answers application/json or application/xml, not 'text/csv'.", problem.GetProperty("detail").GetString());
         Assert.True(problem.TryGetProperty("traceId", out _), $"no traceId: {problem}");
+        (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
     }
 
     [Fact]
@@ -199,6 +207,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         var problem = await Problem.AssertAsync(response, HttpStatusCode.NotFound);
         Assert.Equal("There is no user with id 777.", problem.GetProperty("detail").GetString());
+        (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
     }
 
     /// <summary>

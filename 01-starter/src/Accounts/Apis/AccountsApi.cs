@@ -8,13 +8,20 @@ public static class AccountsApi
 {
     public static RouteGroupBuilder MapAccountsApi(this IEndpointRouteBuilder app)
     {
+        // For the OpenAPI document: typed results (Ok, Created, ValidationProblem) describe themselves;
+        // a Problem(...) result can carry any status, so each endpoint names the ones it answers.
         var api = app.MapGroup("/accounts").WithTags("Accounts");
 
         api.MapGet("/", ListAccounts).WithName("ListAccounts").WithSummary("List accounts, optionally of one user (?userId=)");
-        api.MapGet("/{id:int}", GetAccount).WithName("GetAccount").WithSummary("Get one account");
+        api.MapGet("/{id:int}", GetAccount).WithName("GetAccount").WithSummary("Get one account")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/", OpenAccount).WithName("OpenAccount").WithSummary("Open an account for a user");
-        api.MapPost("/{id:int}/deposit", Deposit).WithName("Deposit").WithSummary("Put money into an account");
-        api.MapPost("/{id:int}/withdraw", Withdraw).WithName("Withdraw").WithSummary("Take money out of an account (no overdraft)");
+        api.MapPost("/{id:int}/deposit", Deposit).WithName("Deposit").WithSummary("Put money into an account")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/{id:int}/withdraw", Withdraw).WithName("Withdraw").WithSummary("Take money out of an account (no overdraft)")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         return api;
     }

@@ -8,12 +8,18 @@ public static class UsersApi
 {
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
+        // For the OpenAPI document: typed results (Ok, Created, ValidationProblem) describe themselves;
+        // a Problem(...) result can carry any status, so each endpoint names the ones it answers.
         var api = app.MapGroup("/users").WithTags("Users");
 
         api.MapGet("/", ListUsers).WithName("ListUsers").WithSummary("List all users");
-        api.MapGet("/{id:int}", GetUser).WithName("GetUser").WithSummary("Get one user");
-        api.MapPost("/", CreateUser).WithName("CreateUser").WithSummary("Create a user");
-        api.MapPut("/{id:int}", UpdateUser).WithName("UpdateUser").WithSummary("Rename a user or change their email");
+        api.MapGet("/{id:int}", GetUser).WithName("GetUser").WithSummary("Get one user")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/", CreateUser).WithName("CreateUser").WithSummary("Create a user")
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPut("/{id:int}", UpdateUser).WithName("UpdateUser").WithSummary("Rename a user or change their email")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
 
         return api;
     }
