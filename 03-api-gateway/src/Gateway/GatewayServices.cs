@@ -2,6 +2,7 @@ using Gateway.Apis;
 using Gateway.Authentication;
 using Gateway.Downstream;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Transforms;
 
 namespace Gateway;
 
@@ -9,8 +10,12 @@ public static class GatewayServices
 {
     public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
     {
-        // Routes and clusters come from the "ReverseProxy" section of appsettings.json.
-        builder.Services.AddReverseProxy().LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+        // Routes and clusters come from the "ReverseProxy" section of appsettings.json. The API key
+        // stays at the gateway: every route, also one added later, drops the header that carries it.
+        builder.Services.AddReverseProxy()
+            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .AddTransforms(route => route.AddRequestHeaderRemove(
+                route.Services.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>().Get(ApiKeyOptions.Scheme).HeaderName));
         builder.AddProxyErrorDetails();
 
         builder.AddApiKeyAuthentication();

@@ -72,4 +72,46 @@ public sealed class GatewayConfigurationTests
 
         Assert.Equal(2, users.Requests.Count);
     }
+
+    [Fact]
+    public async Task ConfiguredHeaderName_CarriesTheKey_WhichNoRouteForwards()
+    {
+        // ApiKey:HeaderName names the header; a route added without any transform (as an attendee
+        // might add one) must not pass the key on either.
+        await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
+        await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
+            ["ApiKey__HeaderName"] = "X-Workshop-Key",
+            ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),
+            ["ReverseProxy__Routes__people-route__ClusterId"] = "users",
+            ["ReverseProxy__Routes__people-route__AuthorizationPolicy"] = "default",
+            ["ReverseProxy__Routes__people-route__Match__Path"] = "/people/{**rest}",
+        });
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+
+        foreach (var path in new[] { "/api/users", "/people" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Add("X-Workshop-Key", GatewayStep.TestApiKey);
+            using var response = await client.SendAsync(request);
+            Assert.True(HttpStatusCode.OK == response.StatusCode, $"{path}: expected 200, got {(int)response.StatusCode}");
+
+            var forwarded = users.Requests.Last();
+            Assert.DoesNotContain("X-Workshop-Key", forwarded, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain(GatewayStep.TestApiKey, forwarded);
+        }
+
+        // The default header is no longer the one: the refusal and the OpenAPI document name the configured one.
+        using var oldHeader = new HttpRequestMessage(HttpMethod.Get, "/api/users");
+        oldHeader.Headers.Add("X-Api-Key", GatewayStep.TestApiKey);
+        using var refused = await client.SendAsync(oldHeader);
+        await Problem.AssertDetailAsync(refused, HttpStatusCode.Unauthorized, "Send an API key in the X-Workshop-Key header.");
+        Assert.Equal("ApiKey header=\"X-Workshop-Key\"", refused.Headers.WwwAuthenticate.ToString());
+
+        using var document = await client.GetAsync("/openapi/v1.json");
+        var scheme = (await Json.ReadAsync(document, HttpStatusCode.OK)).GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.Equal("X-Workshop-Key", scheme.GetProperty("name").GetString());
+        Assert.Equal(2, users.Requests.Count);
+    }
 }

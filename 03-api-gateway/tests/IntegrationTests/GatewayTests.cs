@@ -117,6 +117,23 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     }
 
     [Fact]
+    public async Task OpenApiDocument_SaysWhichHeaderCarriesTheKey_AndWhereItIsNeeded()
+    {
+        using var client = new HttpClient { BaseAddress = _step.Gateway.BaseAddress };
+
+        using var response = await client.GetAsync("/openapi/v1.json");
+
+        var document = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+        var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
+        Assert.Equal("apiKey", scheme.GetProperty("type").GetString());
+        Assert.Equal("header", scheme.GetProperty("in").GetString());
+        Assert.Equal("X-Api-Key", scheme.GetProperty("name").GetString());
+        var overview = document.GetProperty("paths").GetProperty("/api/overview/{userId}").GetProperty("get");
+        var requirement = Assert.Single(overview.GetProperty("security").EnumerateArray());
+        Assert.Equal(["ApiKey"], requirement.EnumerateObject().Select(r => r.Name));
+    }
+
+    [Fact]
     public async Task GatewayHealth_AnswersWithoutAKey()
     {
         using var client = new HttpClient { BaseAddress = _step.Gateway.BaseAddress };

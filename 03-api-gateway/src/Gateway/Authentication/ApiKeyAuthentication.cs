@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 
 namespace Gateway.Authentication;
@@ -35,6 +36,11 @@ public static class ApiKeyAuthentication
             .Validate(o => o.Keys.Any(k => !string.IsNullOrWhiteSpace(k)), "ApiKey:Keys must hold at least one key (ApiKey__Keys__0=...).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.HeaderName), "ApiKey:HeaderName must name a header.")
             .ValidateOnStart();
+
+        // The gateway's OpenAPI document says which header carries the key, and where it is needed.
+        builder.Services.ConfigureAll<OpenApiOptions>(openApi => openApi
+            .AddDocumentTransformer<ApiKeyOpenApi>()
+            .AddOperationTransformer<ApiKeyOpenApi>());
         return builder;
     }
 }
