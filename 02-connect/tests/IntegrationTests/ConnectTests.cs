@@ -137,6 +137,25 @@ public sealed class ConnectTests
         await Problem.AssertAsync(response, HttpStatusCode.NotFound);
     }
 
+    [Theory]
+    [InlineData("localhost:8002")]
+    [InlineData("/accounts")]
+    [InlineData("ftp://localhost:8002/")]
+    public async Task Users_RefusesToStart_WhenTheAccountsAddressIsNotAnHttpAddress(string address)
+    {
+        // Each of these binds to a Uri; without the check users would start, and answer every
+        // GET /users/{id} with a 500 ("The 'localhost' scheme is not supported").
+        using var data = new TempDirectory();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServiceProcess.StartAsync("Users", new Dictionary<string, string>
+        {
+            ["Database__Path"] = data.File("users.db"),
+            ["AccountsClient__BaseAddress"] = address,
+        }));
+
+        Assert.Contains("exited with code", error.Message);
+        Assert.Contains("AccountsClient:BaseAddress must be an http:// or https:// address, such as http://localhost:8002", error.Message);
+    }
+
     /// <summary>accounts (real, or a stand-in's address) and users configured to call it.</summary>
     private sealed class RunningStep : IAsyncDisposable
     {

@@ -10,12 +10,22 @@ public static class GatewayServices
 {
     public static IHostApplicationBuilder AddGatewayServices(this IHostApplicationBuilder builder)
     {
-        // Routes and clusters come from the "ReverseProxy" section of appsettings.json. The API key
-        // stays at the gateway: every route, also one added later, drops the header that carries it.
+        // Routes and clusters come from the "ReverseProxy" section of appsettings.json.
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
-            .AddTransforms(route => route.AddRequestHeaderRemove(
-                route.Services.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>().Get(ApiKeyOptions.Scheme).HeaderName));
+            .AddConfigFilter<DestinationAddressCheck>()
+            .AddTransforms(route =>
+            {
+                // The API key stays at the gateway: every route, also one added later, drops the header
+                // that carries it. Its name is read per request: the routes load before the host has
+                // checked the settings, whose own message should say what is wrong with them.
+                var apiKey = route.Services.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>();
+                route.AddRequestTransform(forward =>
+                {
+                    RequestTransform.RemoveHeader(forward, apiKey.Get(ApiKeyOptions.Scheme).HeaderName);
+                    return ValueTask.CompletedTask;
+                });
+            });
         builder.AddProxyErrorDetails();
 
         builder.AddApiKeyAuthentication();

@@ -14,6 +14,9 @@ public static class ApplicationServices
         builder.Services.AddOptions<AccountsClientOptions>()
             .Bind(builder.Configuration.GetSection(AccountsClientOptions.SectionName))
             .ValidateDataAnnotations()
+            // "localhost:8002" would pass for an address with the scheme "localhost", and every call fail.
+            .Validate(o => o.BaseAddress is null or { IsAbsoluteUri: true, Scheme: "http" or "https" },
+                "AccountsClient:BaseAddress must be an http:// or https:// address, such as http://localhost:8002 (AccountsClient__BaseAddress=...).")
             .ValidateOnStart();
         builder.Services.AddHttpClient<AccountsClient>((services, http) =>
             {

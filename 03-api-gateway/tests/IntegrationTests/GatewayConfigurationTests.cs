@@ -49,6 +49,32 @@ public sealed class GatewayConfigurationTests
     }
 
     [Fact]
+    public async Task EditedAddressThatIsNotOne_IsRefused_AndTheGatewayKeepsItsRoutes()
+    {
+        using var contentRoot = new TempDirectory();
+        var appsettings = contentRoot.File("appsettings.json");
+        await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
+        var shipped = await File.ReadAllTextAsync(Path.Combine(StepPaths.ProjectDirectory("Gateway"), "appsettings.json"));
+        Assert.Contains("\"http://localhost:8001/\"", shipped);
+        // The address in the file, not in the environment, which would win over any edit.
+        await File.WriteAllTextAsync(appsettings, shipped.Replace("\"http://localhost:8001/\"", $"\"{users.BaseAddress}\""));
+        await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ASPNETCORE_CONTENTROOT"] = contentRoot.Path,
+            ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
+        });
+        using var client = new HttpClient { BaseAddress = gateway.BaseAddress };
+        client.DefaultRequestHeaders.Add("X-Api-Key", GatewayStep.TestApiKey);
+
+        await File.WriteAllTextAsync(appsettings, shipped.Replace("\"http://localhost:8001/\"", "\"localhost:8001\""));
+
+        await gateway.WaitForLogAsync("ReverseProxy:Clusters:users:Destinations:primary:Address is 'localhost:8001'", TimeSpan.FromSeconds(20));
+        using var response = await client.GetAsync("/api/users");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("GET /users HTTP/1.1", users.Requests.Last());
+    }
+
+    [Fact]
     public async Task SecondKeyFromTheEnvironment_WorksNextToTheDevelopmentKey()
     {
         // As the README's "Add a second key": ApiKey__Keys__1=another-key ./workshop up 03, where

@@ -178,4 +178,20 @@ public sealed class GatewayFailureTests
         Assert.Contains("ApiKey:Keys must hold at least one key", error.Message);
     }
 
+    [Theory]
+    [InlineData("localhost:8001")]
+    [InlineData("ftp://localhost:8001/")]
+    public async Task Gateway_RefusesToStart_WhenAServiceAddressIsNotAnHttpAddress(string address)
+    {
+        // Without the check the gateway would start, and answer 502 on the route and 500 on the overview.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
+            ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = address,
+        }));
+
+        Assert.Contains("exited with code", error.Message);
+        Assert.Contains($"ReverseProxy:Clusters:users:Destinations:primary:Address is '{address}', not an http:// or https:// address such as http://localhost:8001/.", error.Message);
+    }
+
 }

@@ -8,6 +8,8 @@ public sealed partial class LocalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private string? _unhandledException;
+    private string? _outermostException;
+    private bool _readingInnerExceptions;
 
     private LocalProcess(Process process) => _process = process;
 
@@ -19,7 +21,8 @@ public sealed partial class LocalProcess : IAsyncDisposable
     /// <summary>
     /// Why a .NET service ended, when an exception nothing caught ended it, as the runtime's line
     /// "Unhandled exception. Namespace.TypeException: message." says it: "TypeException: message".
-    /// A setting the service refuses at start (ValidateOnStart) ends it this way.
+    /// A setting the service refuses at start (ValidateOnStart) ends it this way. Where the runtime
+    /// names inner exceptions next (" ---> ..."), the innermost follows: "...; caused by TypeException: message".
     /// </summary>
     public string? UnhandledException => Volatile.Read(ref _unhandledException);
 
@@ -76,15 +79,35 @@ public sealed partial class LocalProcess : IAsyncDisposable
         return local;
     }
 
+    // Called for one line of standard error at a time, in order.
     private void Notice(string line)
     {
         const string Unhandled = "Unhandled exception. ";
-        if (line.StartsWith(Unhandled, StringComparison.Ordinal))
+        const string Inner = " ---> ";
+        if (_outermostException is null && line.StartsWith(Unhandled, StringComparison.Ordinal))
         {
-            // The first one is the one that ended the process; drop the type's namespace and the final full stop.
-            var exception = UnhandledExceptionPattern().Replace(line[Unhandled.Length..].TrimEnd(), "${type}");
-            Interlocked.CompareExchange(ref _unhandledException, exception.EndsWith('.') ? exception[..^1] : exception, null);
+            // The first one is the one that ended the process.
+            _outermostException = Describe(line[Unhandled.Length..]);
+            _readingInnerExceptions = true;
+            Volatile.Write(ref _unhandledException, _outermostException);
         }
+        else if (_readingInnerExceptions && line.StartsWith(Inner, StringComparison.Ordinal))
+        {
+            // Outermost first: the last of these is where it began, often the only line that says what is wrong
+            // ("Unable to load or apply the proxy configuration", caused by the address that is not one).
+            Volatile.Write(ref _unhandledException, $"{_outermostException}; caused by {Describe(line[Inner.Length..])}");
+        }
+        else
+        {
+            _readingInnerExceptions = false;
+        }
+    }
+
+    /// <summary>"Namespace.TypeException: message." as "TypeException: message".</summary>
+    private static string Describe(string exception)
+    {
+        var described = UnhandledExceptionPattern().Replace(exception.TrimEnd(), "${type}");
+        return described.EndsWith('.') ? described[..^1] : described;
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^(?:[A-Za-z_]\w*\.)+(?<type>\w+)(?=[ :])")]
