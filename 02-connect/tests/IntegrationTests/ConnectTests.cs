@@ -146,11 +146,15 @@ public sealed class ConnectTests
         // Each of these binds to a Uri; without the check users would start, and answer every
         // GET /users/{id} with a 500 ("The 'localhost' scheme is not supported").
         using var data = new TempDirectory();
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => ServiceProcess.StartAsync("Users", new Dictionary<string, string>
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
         {
-            ["Database__Path"] = data.File("users.db"),
-            ["AccountsClient__BaseAddress"] = address,
-        }));
+            // Stopped again if it starts after all: the assertion fails, and no process is left behind.
+            await using var started = await ServiceProcess.StartAsync("Users", new Dictionary<string, string>
+            {
+                ["Database__Path"] = data.File("users.db"),
+                ["AccountsClient__BaseAddress"] = address,
+            });
+        });
 
         Assert.Contains("exited with code", error.Message);
         Assert.Contains("AccountsClient:BaseAddress must be an http:// or https:// address, such as http://localhost:8002", error.Message);
