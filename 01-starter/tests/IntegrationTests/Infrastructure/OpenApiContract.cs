@@ -34,4 +34,21 @@ public sealed class OpenApiContract(JsonElement document)
             Assert.True(types.Contains(contentType), $"{method} {path} answered {status} as {contentType}, which its document does not list for {status} (it lists {string.Join(", ", types)})");
         }
     }
+
+    /// <summary>
+    /// Sends each call, asserts it got the status it was meant to get (so that every status is really
+    /// exercised), and that the document lists the answer (<see cref="AssertLists"/>).
+    /// </summary>
+    public async Task AssertListsTheAnswersAsync(
+        HttpClient service, IEnumerable<(string Method, string Path, string Operation, string? Body, HttpStatusCode Status)> calls)
+    {
+        foreach (var (method, path, operation, body, status) in calls)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : Json.Body(body) };
+            using var answer = await service.SendAsync(request);
+
+            Assert.True(status == answer.StatusCode, $"{method} {path}: expected {(int)status}, got {(int)answer.StatusCode}");
+            AssertLists(method, operation, answer);
+        }
+    }
 }
