@@ -49,4 +49,26 @@ public sealed class PersistenceTests
         Assert.Equal(60.00m, (await Json.ReadAsync(response, HttpStatusCode.OK)).GetProperty("balance").GetDecimal());
         await restarted.WaitForLogAsync($"Database ready at {data.File("nested/folder/accounts.db")}", TimeSpan.FromSeconds(5));
     }
+
+    [Theory]
+    [InlineData("Users", "", "Database:Path must name the SQLite file.")]
+    [InlineData("Accounts", "{folder}", "Database:Path names a folder; it must name the SQLite file itself (a path that ends in a file name, such as data.db).")]
+    [InlineData("Users", "{file}/users.db", "The SQLite file {file}/users.db (Database:Path) could not be opened or created.")]
+    public async Task Service_RefusesToStart_WhenItsDatabasePathIsNotAFileItCanCreate(string project, string path, string message)
+    {
+        // {folder} is a folder that exists; {file} a file that exists, so that nothing can be created below it.
+        using var data = new TempDirectory();
+        var file = data.File("not-a-folder");
+        await File.WriteAllTextAsync(file, "");
+        string Fill(string text) => text.Replace("{folder}", data.Path).Replace("{file}", file);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            // Stopped again if it starts after all: the assertion fails, and no process is left behind.
+            await using var started = await ServiceProcess.StartAsync(project, new Dictionary<string, string> { ["Database__Path"] = Fill(path) });
+        });
+
+        Assert.Contains("exited with code", error.Message);
+        Assert.Contains(Fill(message), error.Message);
+    }
 }

@@ -31,6 +31,10 @@ public static class SqliteDatabase
         builder.Services.AddOptions<DatabaseOptions>()
             .Bind(builder.Configuration.GetSection(DatabaseOptions.SectionName))
             .Validate(options => !string.IsNullOrWhiteSpace(options.Path), "Database:Path must name the SQLite file.")
+            // A folder ("Database__Path=/some/where") would otherwise end in SQLite's "disk I/O error".
+            .Validate<IHostEnvironment>(
+                (options, environment) => string.IsNullOrWhiteSpace(options.Path) || !Directory.Exists(FullPath(options, environment)),
+                "Database:Path names a folder; it must name the SQLite file itself (a path that ends in a file name, such as data.db).")
             .ValidateOnStart();
 
         // A pool of contexts whose options are built once: a request rents a context and returns it,
@@ -48,24 +52,28 @@ public static class SqliteDatabase
         where TContext : DbContext
     {
         var path = FullPath(app.Services);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
-
-        using (var scope = app.Services.CreateScope())
+        try
         {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+            using var scope = app.Services.CreateScope();
             var db = scope.ServiceProvider.GetRequiredService<TContext>();
             db.Database.EnsureCreated();
             // Write-ahead logging: readers never wait for a writer.
             db.Database.ExecuteSqlRaw("PRAGMA journal_mode=WAL;");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SqliteException)
+        {
+            // SQLite's own words ("unable to open database file") do not say which file; the inner exception says why.
+            throw new InvalidOperationException($"The SQLite file {path} (Database:Path) could not be opened or created.", e);
         }
 
         app.Logger.LogInformation("Database ready at {DatabasePath}", path);
         return app;
     }
 
-    private static string FullPath(IServiceProvider services)
-    {
-        var options = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        var contentRoot = services.GetRequiredService<IHostEnvironment>().ContentRootPath;
-        return System.IO.Path.GetFullPath(options.Path, contentRoot);
-    }
+    private static string FullPath(IServiceProvider services) =>
+        FullPath(services.GetRequiredService<IOptions<DatabaseOptions>>().Value, services.GetRequiredService<IHostEnvironment>());
+
+    private static string FullPath(DatabaseOptions options, IHostEnvironment environment) =>
+        System.IO.Path.GetFullPath(options.Path, environment.ContentRootPath);
 }
