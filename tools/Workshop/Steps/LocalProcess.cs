@@ -7,8 +7,8 @@ namespace Workshop.Steps;
 public sealed partial class LocalProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private string? _unhandledException;
     private string? _outermostException;
+    private string? _innermostException;
     private bool _readingInnerExceptions;
 
     private LocalProcess(Process process) => _process = process;
@@ -24,7 +24,10 @@ public sealed partial class LocalProcess : IAsyncDisposable
     /// A setting the service refuses at start (ValidateOnStart) ends it this way. Where the runtime
     /// names inner exceptions next (" ---> ..."), the innermost follows: "...; caused by TypeException: message".
     /// </summary>
-    public string? UnhandledException => Volatile.Read(ref _unhandledException);
+    public string? UnhandledException =>
+        Volatile.Read(ref _outermostException) is not { } outermost ? null
+        : Volatile.Read(ref _innermostException) is { } innermost ? $"{outermost}; caused by {innermost}"
+        : outermost;
 
     /// <summary>How the process ended, for a message: "exit code 134: OptionsValidationException: ...".</summary>
     public string Ending => UnhandledException is { } exception ? $"exit code {ExitCode}: {exception}" : $"exit code {ExitCode}";
@@ -87,15 +90,14 @@ public sealed partial class LocalProcess : IAsyncDisposable
         if (_outermostException is null && line.StartsWith(Unhandled, StringComparison.Ordinal))
         {
             // The first one is the one that ended the process.
-            _outermostException = Describe(line[Unhandled.Length..]);
             _readingInnerExceptions = true;
-            Volatile.Write(ref _unhandledException, _outermostException);
+            Volatile.Write(ref _outermostException, Describe(line[Unhandled.Length..]));
         }
         else if (_readingInnerExceptions && line.StartsWith(Inner, StringComparison.Ordinal))
         {
             // Outermost first: the last of these is where it began, often the only line that says what is wrong
             // ("Unable to load or apply the proxy configuration", caused by the address that is not one).
-            Volatile.Write(ref _unhandledException, $"{_outermostException}; caused by {Describe(line[Inner.Length..])}");
+            Volatile.Write(ref _innermostException, Describe(line[Inner.Length..]));
         }
         else
         {

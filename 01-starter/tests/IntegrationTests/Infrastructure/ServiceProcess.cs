@@ -72,6 +72,21 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         return service;
     }
 
+    /// <summary>
+    /// Starts a service that should refuse its configuration and exit while starting; returns what the
+    /// start reported (the exit code and the end of its log). Should it start after all, it is stopped
+    /// again and the assertion fails, so no process is left behind.
+    /// </summary>
+    public static async Task<string> AssertRefusesToStartAsync(string project, IReadOnlyDictionary<string, string> configuration)
+    {
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(async () =>
+        {
+            await using var started = await StartAsync(project, configuration);
+        });
+        Assert.Contains("exited with code", error.Message);
+        return error.Message;
+    }
+
     /// <summary>Waits for a log line containing <paramref name="text"/>; the lines seen so far count.</summary>
     public async Task<string> WaitForLogAsync(string text, TimeSpan timeout)
     {
