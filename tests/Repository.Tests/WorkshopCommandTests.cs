@@ -112,7 +112,7 @@ public sealed class WorkshopCommandTests
         });
         var environment = new Dictionary<string, string> { ["WORKSHOP_ROOT"] = folder.Root };
         var record = Path.Combine(folder.Root, folder.Step, "src", "Users", "obj", "project.nuget.cache");
-        var package = Path.Combine(folder.Root, "nuget-packages", "yarp.reverseproxy", "2.1.0", "yarp.reverseproxy.2.1.0.nupkg.sha512");
+        var package = Path.Combine(folder.Root, "nuget-packages", "yarp.reverseproxy", "2.3.0", "yarp.reverseproxy.2.3.0.nupkg.sha512");
 
         const string NotYet = "[warn] the packages of step 01 are not all on this machine yet: on a good network, run `dotnet build` at the repository root";
         const string Ready = "[ok]   the packages of every step are on this machine: no step needs the network";

@@ -2,6 +2,7 @@ using Gateway.Apis;
 using Gateway.Authentication;
 using Gateway.Downstream;
 using Microsoft.Extensions.Options;
+using Yarp.ReverseProxy.Configuration.ClusterValidators;
 using Yarp.ReverseProxy.Transforms;
 
 namespace Gateway;
@@ -13,7 +14,6 @@ public static class GatewayServices
         // Routes and clusters come from the "ReverseProxy" section of appsettings.json.
         builder.Services.AddReverseProxy()
             .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
-            .AddConfigFilter<DestinationAddressCheck>()
             .AddTransforms(route =>
             {
                 // The API key stays at the gateway: every route, also one added later, drops the header
@@ -26,6 +26,7 @@ public static class GatewayServices
                     return ValueTask.CompletedTask;
                 });
             });
+        builder.Services.AddSingleton<IClusterValidator, DestinationAddressCheck>();
         builder.AddProxyErrorDetails();
 
         builder.AddApiKeyAuthentication();
