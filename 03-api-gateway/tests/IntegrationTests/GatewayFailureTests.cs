@@ -192,4 +192,17 @@ public sealed class GatewayFailureTests
         Assert.Contains($"ReverseProxy:Clusters:users:Destinations:primary:Address is '{address}', not an http:// or https:// address such as http://localhost:8001/.", reported);
     }
 
+    [Fact]
+    public async Task Gateway_NamesEveryAddressThatIsNotOne_AtOnce()
+    {
+        var reported = await ServiceProcess.AssertRefusesToStartAsync("Gateway", new Dictionary<string, string>
+        {
+            ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
+            ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = "localhost:8001",
+            ["ReverseProxy__Clusters__accounts__Destinations__primary__Address"] = "localhost:8002",
+        });
+
+        Assert.Contains("ReverseProxy:Clusters:users:Destinations:primary:Address is 'localhost:8001'", reported);
+        Assert.Contains("ReverseProxy:Clusters:accounts:Destinations:primary:Address is 'localhost:8002'", reported);
+    }
 }
