@@ -1,6 +1,7 @@
 using Gateway.Apis;
 using Gateway.Authentication;
 using Gateway.Downstream;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration.ClusterValidators;
 using Yarp.ReverseProxy.Transforms;
@@ -38,6 +39,8 @@ public static class GatewayServices
             .Bind(builder.Configuration.GetSection(OverviewOptions.SectionName))
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        // The overview's XML in the OpenAPI document, as the gateway writes it.
+        builder.Services.ConfigureAll<OpenApiOptions>(openApi => openApi.AddSchemaTransformer<OverviewXmlSchema>());
         builder.Services.AddTransient<ClusterAddressHandler>();
         AddDownstreamClient<UsersClient>(builder.Services, "users");
         AddDownstreamClient<AccountsClient>(builder.Services, "accounts");

@@ -18,7 +18,6 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Fact]
     public async Task ApiRoutes_ReachUsersAndAccounts_WithPathAndQueryKept()
     {
-
         using var created = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body("""{"name":"Ada Lovelace","email":"ada@example.com"}"""));
         var id = (await Infrastructure.Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
         using var opened = await _step.Client.PostAsync("/api/accounts", Infrastructure.Json.Body($$"""{"userId":{{id}},"initialBalance":10}"""));
@@ -39,7 +38,6 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Fact]
     public async Task ServiceErrors_PassThroughTheGateway_Unchanged()
     {
-
         using var response = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body("""{"name":"","email":"x"}"""));
 
         await Problem.AssertFieldAsync(response, "name");
@@ -184,6 +182,26 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Equal("150.50", user.Element("balance")!.Value);
         Assert.Equal(["100.00", "50.50"], xml.Root.Element("accounts")!.Elements("account").Select(a => a.Element("balance")!.Value));
         (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
+    }
+
+    [Fact]
+    public async Task OpenApiDocument_DescribesTheOverviewXml_AsTheGatewayWritesIt()
+    {
+        var id = await CreateUserWithAccountsAsync(_step, 100m, 50.5m);
+        using var json = await _step.Client.GetAsync($"/api/overview/{id}");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/overview/{id}");
+        request.Headers.Accept.ParseAdd("application/xml");
+        using var xml = await _step.Client.SendAsync(request);
+        using var documentAnswer = await _step.Client.GetAsync("/openapi/v1.json");
+        var document = await Infrastructure.Json.ReadAsync(documentAnswer, HttpStatusCode.OK);
+
+        // The schema of the XML answer, applied to the JSON answer: the XML a reader of the document expects.
+        var schema = document.GetProperty("paths").GetProperty("/api/overview/{userId}").GetProperty("get")
+            .GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/xml").GetProperty("schema");
+        var expected = OpenApiXml.Describe(document, schema, await Infrastructure.Json.ReadAsync(json, HttpStatusCode.OK));
+
+        Assert.Equal(HttpStatusCode.OK, xml.StatusCode);
+        Assert.Equal(expected.ToString(), XDocument.Parse(await xml.Content.ReadAsStringAsync()).Root!.ToString());
     }
 
     [Theory]
