@@ -19,7 +19,8 @@ public sealed class WorkshopCommandTests
     [Theory]
     [InlineData("up 99", "unknown step '99'")]
     [InlineData("check banana", "unknown step 'banana'")]
-    [InlineData("diff 01", "wrong arguments for 'diff'")]
+    [InlineData("diff 01", "wrong arguments for 'diff': ./workshop diff NN MM [--names]")]
+    [InlineData("check", "wrong arguments for 'check': ./workshop check NN")]
     [InlineData("up 01 --fast", "unknown option '--fast'")]
     [InlineData("launch", "unknown command 'launch'")]
     public async Task BadArguments_GetOneLineError_AndNonZeroExit(string arguments, string message)

@@ -15,9 +15,9 @@ try
         ["check", var step] => await CheckCommand.RunAsync(FindStep(step)),
         ["diff", var from, var to, .. var options] => DiffCommand.Run(FindStep(from), FindStep(to), Flags(options, "--names")),
         ["doctor"] => await DoctorCommand.RunAsync(),
-        [var command, ..] when command is "list" or "up" or "check" or "diff" or "doctor" =>
-            throw new UserError($"wrong arguments for '{command}' (see: workshop help)"),
-        [var command, ..] => throw new UserError($"unknown command '{command}' (see: workshop help)"),
+        [var command, ..] when Form(command) is { } form =>
+            throw new UserError($"wrong arguments for '{command}': {Ui.Command} {form} (see: {Ui.Command} help)"),
+        [var command, ..] => throw new UserError($"unknown command '{command}' (see: {Ui.Command} help)"),
     };
 }
 catch (UserError e)
@@ -30,14 +30,25 @@ static Step FindStep(string name)
 {
     var steps = StepCatalog.Load(StepCatalog.FindRoot());
     return StepCatalog.Find(steps, name)
-        ?? throw new UserError($"unknown step '{name}': choose one of {string.Join(", ", steps.Select(s => s.Folder[..2]))} (see: workshop list)");
+        ?? throw new UserError($"unknown step '{name}': choose one of {string.Join(", ", steps.Select(s => s.Folder[..2]))} (see: {Ui.Command} list)");
 }
 
 static bool Flags(string[] options, string allowed)
 {
     var unknown = options.FirstOrDefault(o => o != allowed);
-    return unknown is null ? options.Length > 0 : throw new UserError($"unknown option '{unknown}' (see: workshop help)");
+    return unknown is null ? options.Length > 0 : throw new UserError($"unknown option '{unknown}' (see: {Ui.Command} help)");
 }
+
+// How each command is written, for the error that a command written otherwise gets.
+static string? Form(string command) => command switch
+{
+    "list" => "list",
+    "up" => "up NN [--fresh]",
+    "check" => "check NN",
+    "diff" => "diff NN MM [--names]",
+    "doctor" => "doctor",
+    _ => null,
+};
 
 static int Usage()
 {

@@ -233,7 +233,7 @@ public static class UpCommand
 
             start.Environment["DOTNET_NOLOGO"] = "1";
             start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            using var build = Process.Start(start) ?? throw new UserError("could not run `dotnet build`: is the .NET SDK installed? (see: workshop doctor)");
+            using var build = Process.Start(start) ?? throw new UserError($"could not run `dotnet build`: is the .NET SDK installed? (see: {Ui.Command} doctor)");
             var output = build.StandardOutput.ReadToEndAsync();
             var errors = build.StandardError.ReadToEndAsync();
             await build.WaitForExitAsync();
