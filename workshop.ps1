@@ -7,7 +7,8 @@ if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
     [Console]::Error.WriteLine('workshop: the .NET SDK is not installed: https://dotnet.microsoft.com/download/dotnet/10.0')
     exit 1
 }
-dotnet build (Join-Path $tool 'Workshop.csproj') -c Release -nologo -v quiet '-clp:ErrorsOnly;NoSummary' | Write-Host
+# Silent unless the build fails: `dotnet build` prints a summary of its own even at this verbosity.
+dotnet msbuild (Join-Path $tool 'Workshop.csproj') -restore -p:Configuration=Release -nologo -v:quiet '-clp:ErrorsOnly;NoSummary' | Write-Host
 if ($LASTEXITCODE -ne 0) { [Console]::Error.WriteLine('workshop: could not build tools/Workshop'); exit 1 }
 # The commands the tool's messages suggest start with this; the session's variable is put back after.
 $command = $env:WORKSHOP_COMMAND

@@ -97,6 +97,51 @@ public sealed class WorkshopCommandTests
     }
 
     /// <summary>
+    /// workshop.ps1, run by PowerShell's engine (tests/PowerShellHost: where PowerShell is not
+    /// installed): it builds the tool without a word when the build succeeds, passes the arguments on,
+    /// names itself in the tool's messages, and exits with the tool's exit code. In the class of the test
+    /// of ./workshop above, so that the two never build the tool at the same time.
+    /// </summary>
+    [Fact]
+    public async Task PowerShellLauncher_BuildsAndRunsTheWorkshopCommand_InItsOwnName()
+    {
+        var list = await RunPowerShellLauncherAsync(["list"]);
+        Assert.True(list.ExitCode == 0, list.Errors);
+        var direct = await WorkshopCommand.RunAsync("list");
+        Assert.Equal(direct.Output.TrimEnd().Split('\n'), list.Output.TrimEnd().Split('\n'));
+
+        var wrong = await RunPowerShellLauncherAsync(["up", "99"]);
+        Assert.True(wrong.ExitCode == 1, $"exit code {wrong.ExitCode}\n{wrong.Output}{wrong.Errors}");
+        Assert.Equal("", wrong.Output);
+        Assert.Equal(
+            $"workshop: unknown step '99': choose one of {string.Join(", ", Repo.Steps.Select(s => s.Folder[..2]))} (see: ./workshop.ps1 list)",
+            Assert.Single(wrong.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    [Fact]
+    public async Task PowerShellLauncher_SaysTheSdkIsMissing_WhenDotnetIsNotOnThePath()
+    {
+        using var empty = WorkshopFolder.Create("no-sdk", new Dictionary<string, string>());
+
+        var run = await RunPowerShellLauncherAsync(["list"], new Dictionary<string, string> { ["PATH"] = empty.Root });
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(
+            "workshop: the .NET SDK is not installed: https://dotnet.microsoft.com/download/dotnet/10.0",
+            Assert.Single(run.Errors.Split('\n', StringSplitOptions.RemoveEmptyEntries)));
+    }
+
+    private static Task<ProgramResult> RunPowerShellLauncherAsync(string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var host = Path.Combine(Repo.Root, "tests", "PowerShellHost", "bin", Repo.Configuration, "net10.0", "PowerShellHost.dll");
+        // The dotnet that runs the tests, by its full path: the test without an SDK takes it off the PATH.
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path
+            ? path
+            : Environment.GetEnvironmentVariable("PATH")!.Split(Path.PathSeparator).Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        return Shell.RunAsync(dotnet, [host, Path.Combine(Repo.Root, "workshop.ps1"), .. args], TimeSpan.FromMinutes(3), Repo.Root, environment);
+    }
+
+    /// <summary>
     /// Before the workshop, an attendee runs doctor to learn whether the room's network will be needed:
     /// a step counts as ready when NuGet's record of each of its projects' restores names package files
     /// that are all on the machine.
