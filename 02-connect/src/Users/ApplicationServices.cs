@@ -21,7 +21,7 @@ public static class ApplicationServices
         builder.Services.AddHttpClient<AccountsClient>((services, http) =>
             {
                 var options = services.GetRequiredService<IOptions<AccountsClientOptions>>().Value;
-                http.BaseAddress = options.BaseAddress;
+                http.BaseAddress = WithTrailingSlash(options.BaseAddress!);
                 http.Timeout = options.Timeout;
             })
             // Straight to accounts, never through a web proxy set in the environment (HTTP_PROXY on a
@@ -31,4 +31,10 @@ public static class ApplicationServices
 
         return builder;
     }
+
+    // A relative path resolves against the base address up to its last '/': with accounts behind a path,
+    // http://proxy/accounts-service would send "accounts?userId=1" to http://proxy/accounts, not to
+    // http://proxy/accounts-service/accounts.
+    private static Uri WithTrailingSlash(Uri address) =>
+        address.AbsolutePath.EndsWith('/') ? address : new UriBuilder(address) { Path = address.AbsolutePath + "/" }.Uri;
 }

@@ -138,6 +138,24 @@ public sealed class ConnectTests
     }
 
     [Theory]
+    [InlineData("accounts-service")]
+    [InlineData("accounts-service/")]
+    [InlineData("behind/two")]
+    public async Task GetUser_CallsAccountsBelowThePathOfItsAddress_WithOrWithoutTheLastSlash(string path)
+    {
+        // As when accounts is behind a proxy that serves it under a path. Without the last '/',
+        // HttpClient resolves "accounts?userId=..." one segment up: http://host/accounts.
+        await using var accounts = StandInServer.Answering("200 OK", "application/json", """[{"id":7,"userId":1,"balance":5.25}]""");
+        await using var step = await RunningStep.StartAsync(accountsAddress: new Uri(accounts.BaseAddress, path));
+        var id = await step.CreateUserAsync("Frances Allen", "frances@example.com");
+
+        using var response = await step.Users.Client.GetAsync($"/users/{id}");
+
+        Assert.Equal(5.25m, (await Json.ReadAsync(response, HttpStatusCode.OK)).GetProperty("balance").GetDecimal());
+        Assert.StartsWith($"GET /{path.TrimEnd('/')}/accounts?userId={id} HTTP/1.1", Assert.Single(accounts.Requests));
+    }
+
+    [Theory]
     [InlineData("localhost:8002")]
     [InlineData("/accounts")]
     [InlineData("ftp://localhost:8002/")]

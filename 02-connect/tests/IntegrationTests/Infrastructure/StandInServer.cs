@@ -5,17 +5,22 @@ using System.Text;
 namespace IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A misbehaving accounts service for the failure tests: one that accepts connections and never
-/// answers (hung), or one that answers every request with a fixed raw HTTP response.
+/// A stand-in for accounts in the failure tests: one that accepts connections and never answers
+/// (hung), or one that answers every request with a fixed raw HTTP response. It keeps the requests it
+/// received.
 /// </summary>
 public sealed class StandInServer : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly CancellationTokenSource _stop = new();
     private readonly List<TcpClient> _clients = [];
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _requests = new();
     private Task _loop = Task.CompletedTask;
 
     public Uri BaseAddress => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+    /// <summary>Each request as received: request line and headers.</summary>
+    public IReadOnlyCollection<string> Requests => _requests;
 
     /// <summary>Accepts and reads, never writes: the caller's timeout is all that ends the call.</summary>
     public static StandInServer Hanging() => Start(response: null);
@@ -69,6 +74,7 @@ public sealed class StandInServer : IAsyncDisposable
                 request.Append(Encoding.ASCII.GetString(buffer, 0, read));
             }
 
+            _requests.Enqueue(request.ToString());
             if (response is null)
             {
                 await Task.Delay(Timeout.Infinite, _stop.Token);
