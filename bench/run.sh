@@ -291,6 +291,7 @@ awk -v warmup="$warmup" -v unwarmed="${unwarmed// /, }" -v connections="$connect
     printf "gateway/direct throughput: %.2fx\n", rps["gateway"] / rps["direct"]
     printf "gateway/nginx  throughput: %.2fx   (target: at least 0.80x)\n", rps["gateway"] / rps["nginx"]
     printf "gateway/yarp   throughput: %.2fx   (what the gateway features cost over bare YARP)\n", rps["gateway"] / rps["yarp"]
+    printf "yarp/nginx     throughput: %.2fx   (YARP alone: the most the gateway, YARP and its features, can reach)\n", rps["yarp"] / rps["nginx"]
     printf "gateway p99 over direct:   %+.3f ms (target: at most +2 ms)\n", p99["gateway"] - p99["direct"]
     printf "nginx p99 over direct:     %+.3f ms\n", p99["nginx"] - p99["direct"]
     printf "yarp p99 over direct:      %+.3f ms\n", p99["yarp"] - p99["direct"]
