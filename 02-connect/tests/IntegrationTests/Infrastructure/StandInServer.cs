@@ -5,9 +5,9 @@ using System.Text;
 namespace IntegrationTests.Infrastructure;
 
 /// <summary>
-/// A stand-in for accounts in the failure tests: one that accepts connections and never answers
-/// (hung), or one that answers every request with a fixed raw HTTP response. It keeps the requests it
-/// received.
+/// A stand-in for accounts, to see what users asks and how it fails: one that accepts connections
+/// and never answers (hung), or one that answers every request with a fixed raw HTTP response. It
+/// keeps the requests it received.
 /// </summary>
 public sealed class StandInServer : IAsyncDisposable
 {
