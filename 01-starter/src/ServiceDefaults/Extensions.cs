@@ -44,6 +44,9 @@ public static class Extensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // HEAD answered as GET: before routing, which picks the endpoint by method.
+        app.UseMiddleware<HeadAsGet>();
+        app.UseRouting();
 
         app.MapHealthChecks("/health");
         app.MapOpenApi();

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 
@@ -119,9 +118,11 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
             ("POST", "/accounts", "/accounts", """{"userId":3,"initialBalance":-5}""", HttpStatusCode.BadRequest),
             ("GET", $"/accounts/{id}", "/accounts/{id}", null, HttpStatusCode.OK),
             ("GET", "/accounts/987654", "/accounts/{id}", null, HttpStatusCode.NotFound),
+            ("GET", "/accounts/abc", "/accounts/{id}", null, HttpStatusCode.BadRequest),
             ("POST", $"/accounts/{id}/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.OK),
             ("POST", $"/accounts/{id}/deposit", "/accounts/{id}/deposit", """{"amount":0}""", HttpStatusCode.BadRequest),
             ("POST", "/accounts/987654/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.NotFound),
+            ("POST", "/accounts/99999999999/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.BadRequest),
             ("POST", $"/accounts/{full}/deposit", "/accounts/{id}/deposit", """{"amount":1}""", HttpStatusCode.Conflict),
             ("POST", $"/accounts/{id}/withdraw", "/accounts/{id}/withdraw", """{"amount":1}""", HttpStatusCode.OK),
             ("POST", $"/accounts/{id}/withdraw", "/accounts/{id}/withdraw", """{"amount":-1}""", HttpStatusCode.BadRequest),
@@ -161,6 +162,35 @@ public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<Ac
     {
         using var response = await _client.GetAsync("/accounts/999999");
         await Problem.AssertAsync(response, HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("GET", "/accounts/abc", "abc")]
+    [InlineData("GET", "/accounts/1.5", "1.5")]
+    [InlineData("POST", "/accounts/99999999999/deposit", "99999999999")]
+    [InlineData("POST", "/accounts/-1x/deposit", "-1x")]
+    [InlineData("POST", "/accounts/2147483648/withdraw", "2147483648")]
+    public async Task AnyRoute_Returns400NamingTheId_WhenItIsNotAWholeNumberThatFits(string method, string path, string id)
+    {
+        // An id beyond int's range, or not a number at all, is the caller's mistake: a 400 naming it,
+        // never routing's 404 "no endpoint", which would send the caller looking for a wrong path.
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? Json.Body("""{"amount":1}""") : null };
+        using var response = await _client.SendAsync(request);
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("id", out var messages), $"errors should name 'id': {errors}");
+        Assert.Equal($"'{id}' is not a valid value for 'id'.", messages[0].GetString());
+    }
+
+    [Fact]
+    public async Task Head_IsRefusedWith405_WhereThereIsNoGet()
+    {
+        // HEAD is answered as GET would be (see UsersApiTests); deposit takes POST only, so HEAD is a
+        // 405 that names what it takes, as a GET there is.
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/accounts/1/deposit"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, head.StatusCode);
+        Assert.Equal(["POST"], head.Content.Headers.Allow);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
     [Theory]

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 

@@ -1,19 +1,18 @@
 using System.Net;
 using System.Text.Json;
 using System.Xml.Linq;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 
 /// <summary>The gateway with a stand-in behind it: what it forwards, that it calls in parallel, and how it fails.</summary>
 public sealed class GatewayFailureTests
 {
-    private const string Json = "application/json";
+    private const string JsonType = "application/json";
 
     [Fact]
     public async Task ProxiedRequests_LoseTheApiKey_AndKeepTheCorrelationId()
     {
-        await using var users = StandInServer.Answering("200 OK", Json, "[]");
+        await using var users = StandInServer.Answering("200 OK", JsonType, "[]");
         await using var step = await GatewayStep.StartAsync(usersAddress: users.BaseAddress);
 
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users?page=2");
@@ -34,8 +33,8 @@ public sealed class GatewayFailureTests
         StandInServer users = null!;
         StandInServer accounts = null!;
         var bound = TimeSpan.FromSeconds(10);
-        users = StandInServer.Answering("200 OK", Json, """{"id":5,"name":"Ada","email":"ada@example.com","balance":3.00,"accountCount":1}""", () => accounts.FirstRequest.WaitAsync(bound));
-        accounts = StandInServer.Answering("200 OK", Json, """[{"id":9,"userId":5,"balance":3.00}]""", () => users.FirstRequest.WaitAsync(bound));
+        users = StandInServer.Answering("200 OK", JsonType, """{"id":5,"name":"Ada","email":"ada@example.com","balance":3.00,"accountCount":1}""", () => accounts.FirstRequest.WaitAsync(bound));
+        accounts = StandInServer.Answering("200 OK", JsonType, """[{"id":9,"userId":5,"balance":3.00}]""", () => users.FirstRequest.WaitAsync(bound));
         await using (users)
         await using (accounts)
         {
@@ -43,7 +42,7 @@ public sealed class GatewayFailureTests
 
             using var response = await step.Client.GetAsync("/api/overview/5");
 
-            var overview = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+            var overview = await Json.ReadAsync(response, HttpStatusCode.OK);
             Assert.Equal(9, overview.GetProperty("accounts")[0].GetProperty("id").GetInt32());
             Assert.StartsWith("GET /users/5 HTTP/1.1", Assert.Single(users.Requests));
             Assert.StartsWith("GET /accounts?userId=5 HTTP/1.1", Assert.Single(accounts.Requests));
@@ -61,7 +60,7 @@ public sealed class GatewayFailureTests
 
         using var response = await step.Client.GetAsync($"/api/overview/{id}");
 
-        var overview = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+        var overview = await Json.ReadAsync(response, HttpStatusCode.OK);
         Assert.Equal(7.00m, overview.GetProperty("user").GetProperty("balance").GetDecimal());
         Assert.Equal(7.00m, overview.GetProperty("accounts")[0].GetProperty("balance").GetDecimal());
         Assert.Empty(proxy.Requests);

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json;
 using System.Xml.Linq;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 
@@ -13,22 +12,22 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 {
     private readonly GatewayStep _step = fixture.Step;
 
-    private const string Json = "application/json";
+    private const string JsonType = "application/json";
 
     [Fact]
     public async Task ApiRoutes_ReachUsersAndAccounts_WithPathAndQueryKept()
     {
-        using var created = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body("""{"name":"Ada Lovelace","email":"ada@example.com"}"""));
-        var id = (await Infrastructure.Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
-        using var opened = await _step.Client.PostAsync("/api/accounts", Infrastructure.Json.Body($$"""{"userId":{{id}},"initialBalance":10}"""));
-        var accountId = (await Infrastructure.Json.ReadAsync(opened, HttpStatusCode.Created)).GetProperty("id").GetInt32();
-        using var deposit = await _step.Client.PostAsync($"/api/accounts/{accountId}/deposit", Infrastructure.Json.Body("""{"amount":5}"""));
+        using var created = await _step.Client.PostAsync("/api/users", Json.Body("""{"name":"Ada Lovelace","email":"ada@example.com"}"""));
+        var id = (await Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        using var opened = await _step.Client.PostAsync("/api/accounts", Json.Body($$"""{"userId":{{id}},"initialBalance":10}"""));
+        var accountId = (await Json.ReadAsync(opened, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        using var deposit = await _step.Client.PostAsync($"/api/accounts/{accountId}/deposit", Json.Body("""{"amount":5}"""));
         Assert.Equal(HttpStatusCode.OK, deposit.StatusCode);
 
         using var user = await _step.Client.GetAsync($"/api/users/{id}");
-        Assert.Equal(15.00m, (await Infrastructure.Json.ReadAsync(user, HttpStatusCode.OK)).GetProperty("balance").GetDecimal());
+        Assert.Equal(15.00m, (await Json.ReadAsync(user, HttpStatusCode.OK)).GetProperty("balance").GetDecimal());
         using var accounts = await _step.Client.GetAsync($"/api/accounts?userId={id}");
-        Assert.Single((await Infrastructure.Json.ReadAsync(accounts, HttpStatusCode.OK)).EnumerateArray());
+        Assert.Single((await Json.ReadAsync(accounts, HttpStatusCode.OK)).EnumerateArray());
 
         // Each service logged the request on its own path, without the /api prefix.
         await _step.Users.WaitForLogAsync($"GET /users/{id} answered 200", TimeSpan.FromSeconds(5));
@@ -38,7 +37,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Fact]
     public async Task ServiceErrors_PassThroughTheGateway_Unchanged()
     {
-        using var response = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body("""{"name":"","email":"x"}"""));
+        using var response = await _step.Client.PostAsync("/api/users", Json.Body("""{"name":"","email":"x"}"""));
 
         await Problem.AssertFieldAsync(response, "name");
     }
@@ -60,7 +59,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         foreach (var path in new[] { $"/api/users?probe={marker}", $"/api/accounts?probe={marker}", "/api/overview/1" })
         {
             // Also for a caller that accepts only HTML or only XML: the refusal is the same ProblemDetails.
-            foreach (var accept in new[] { Json, "text/html", "application/xml" })
+            foreach (var accept in new[] { JsonType, "text/html", "application/xml" })
             {
                 using var request = new HttpRequestMessage(HttpMethod.Get, path);
                 request.Headers.TryAddWithoutValidation("Accept", accept);
@@ -87,7 +86,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         // The gateway's own body limit stops it: the caller's fault, which the answer must not blame
         // on the users service.
         var huge = $$"""{"name":"{{new string('x', 20 * 1024)}}","email":"a@example.com"}""";
-        using var response = await _step.Client.PostAsync("/api/users", Infrastructure.Json.Body(huge));
+        using var response = await _step.Client.PostAsync("/api/users", Json.Body(huge));
 
         await Problem.AssertDetailAsync(response, HttpStatusCode.RequestEntityTooLarge, "The request body may be at most 16384 bytes.");
         var logged = await _step.Gateway.WaitForLogAsync("POST /api/users: the caller's request could not be read", TimeSpan.FromSeconds(5));
@@ -121,7 +120,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         using var response = await client.GetAsync("/openapi/v1.json");
 
-        var document = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+        var document = await Json.ReadAsync(response, HttpStatusCode.OK);
         var scheme = document.GetProperty("components").GetProperty("securitySchemes").GetProperty("ApiKey");
         Assert.Equal("apiKey", scheme.GetProperty("type").GetString());
         Assert.Equal("header", scheme.GetProperty("in").GetString());
@@ -149,9 +148,9 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
 
         using var response = await _step.Client.GetAsync($"/api/overview/{id}");
 
-        Assert.Equal(Json, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(JsonType, response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("Accept", response.Headers.Vary);
-        var overview = await Infrastructure.Json.ReadAsync(response, HttpStatusCode.OK);
+        var overview = await Json.ReadAsync(response, HttpStatusCode.OK);
         var user = overview.GetProperty("user");
         Assert.Equal("Ada Lovelace", user.GetProperty("name").GetString());
         Assert.Equal(150.50m, user.GetProperty("balance").GetDecimal());
@@ -193,12 +192,12 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         request.Headers.Accept.ParseAdd("application/xml");
         using var xml = await _step.Client.SendAsync(request);
         using var documentAnswer = await _step.Client.GetAsync("/openapi/v1.json");
-        var document = await Infrastructure.Json.ReadAsync(documentAnswer, HttpStatusCode.OK);
+        var document = await Json.ReadAsync(documentAnswer, HttpStatusCode.OK);
 
         // The schema of the XML answer, applied to the JSON answer: the XML a reader of the document expects.
         var schema = document.GetProperty("paths").GetProperty("/api/overview/{userId}").GetProperty("get")
             .GetProperty("responses").GetProperty("200").GetProperty("content").GetProperty("application/xml").GetProperty("schema");
-        var expected = OpenApiXml.Describe(document, schema, await Infrastructure.Json.ReadAsync(json, HttpStatusCode.OK));
+        var expected = OpenApiXml.Describe(document, schema, await Json.ReadAsync(json, HttpStatusCode.OK));
 
         Assert.Equal(HttpStatusCode.OK, xml.StatusCode);
         Assert.Equal(expected.ToString(), XDocument.Parse(await xml.Content.ReadAsStringAsync()).Root!.ToString());
@@ -217,7 +216,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         using var response = await _step.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal(Json, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(JsonType, response.Content.Headers.ContentType?.MediaType);
     }
 
     [Fact]
@@ -232,6 +231,30 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         Assert.Equal("This endpoint answers application/json or application/xml, not 'text/csv'.", problem.GetProperty("detail").GetString());
         Assert.True(problem.TryGetProperty("traceId", out _), $"no traceId: {problem}");
         (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("99999999999")]
+    public async Task Overview_Returns400NamingTheUserId_WhenItIsNotAWholeNumberThatFits(string userId)
+    {
+        using var response = await _step.Client.GetAsync($"/api/overview/{userId}");
+
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal($"'{userId}' is not a valid value for 'userId'.", problem.GetProperty("errors").GetProperty("userId")[0].GetString());
+        (await OpenApiContract.ReadAsync(_step.Client)).AssertLists("GET", "/api/overview/{userId}", response);
+    }
+
+    [Fact]
+    public async Task ProxiedRoutes_AnswerHead_AsTheServiceAnswersGet()
+    {
+        using var created = await _step.Client.PostAsync("/api/users", Json.Body("""{"name":"Ada Lovelace","email":"head@example.com"}"""));
+        var id = (await Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+
+        using var head = await _step.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/api/users/{id}"));
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal("application/json", head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]
@@ -301,8 +324,8 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     internal static async Task<int> CreateUserAsync(GatewayStep step)
     {
         var email = $"ada-{Guid.NewGuid():N}@example.com";
-        using var created = await step.Client.PostAsync("/api/users", Infrastructure.Json.Body($$"""{"name":"Ada Lovelace","email":"{{email}}"}"""));
-        return (await Infrastructure.Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
+        using var created = await step.Client.PostAsync("/api/users", Json.Body($$"""{"name":"Ada Lovelace","email":"{{email}}"}"""));
+        return (await Json.ReadAsync(created, HttpStatusCode.Created)).GetProperty("id").GetInt32();
     }
 
     internal static async Task<int> CreateUserWithAccountsAsync(GatewayStep step, params decimal[] balances)
@@ -310,7 +333,7 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
         var id = await CreateUserAsync(step);
         foreach (var balance in balances)
         {
-            using var opened = await step.Client.PostAsync("/api/accounts", Infrastructure.Json.Body(JsonSerializer.Serialize(new { userId = id, initialBalance = balance })));
+            using var opened = await step.Client.PostAsync("/api/accounts", Json.Body(JsonSerializer.Serialize(new { userId = id, initialBalance = balance })));
             Assert.Equal(HttpStatusCode.Created, opened.StatusCode);
         }
 

@@ -1,5 +1,4 @@
 using System.Net;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 

@@ -1,4 +1,3 @@
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 

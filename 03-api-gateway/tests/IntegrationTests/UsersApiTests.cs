@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using IntegrationTests.Infrastructure;
 
 namespace IntegrationTests;
 
@@ -164,18 +163,66 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
     public async Task UnknownRouteAndMethod_AnswerWithProblemDetailsSayingWhy()
     {
         // ServiceDefaults writes these details, the same for every service: users stands for all.
-        using var notANumber = await _client.GetAsync("/users/abc");
-        await Problem.AssertDetailAsync(notANumber, HttpStatusCode.NotFound, "No endpoint matches GET /users/abc.");
+        using var noSuchPath = await _client.GetAsync("/users/1/friends");
+        await Problem.AssertDetailAsync(noSuchPath, HttpStatusCode.NotFound, "No endpoint matches GET /users/1/friends.");
 
         using var delete = await _client.DeleteAsync("/users/1");
         await Problem.AssertDetailAsync(delete, HttpStatusCode.MethodNotAllowed, "DELETE is not allowed on /users/1; it takes GET, PUT.");
         Assert.Equal(["GET", "PUT"], delete.Content.Headers.Allow);
     }
 
+    [Theory]
+    [InlineData("GET", "/users/abc", "abc")]
+    [InlineData("GET", "/users/99999999999", "99999999999")]
+    [InlineData("PUT", "/users/0x10", "0x10")]
+    public async Task AnyRoute_Returns400NamingTheId_WhenItIsNotAWholeNumberThatFits(string method, string path, string id)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path)
+        {
+            Content = method == "PUT" ? Json.Body($$"""{"name":"Ada","email":"{{UniqueEmail()}}"}""") : null,
+        };
+        using var response = await _client.SendAsync(request);
+        var problem = await Problem.AssertAsync(response, HttpStatusCode.BadRequest);
+        Assert.Equal($"'{id}' is not a valid value for 'id'.", problem.GetProperty("errors").GetProperty("id")[0].GetString());
+    }
+
+    [Fact]
+    public async Task Head_AnswersAsGetWould_WithoutTheBody()
+    {
+        // HTTP's HEAD is a GET without the body (RFC 9110): same status, same headers.
+        var id = await CreateAsync("Ada Lovelace", UniqueEmail());
+        using var get = await _client.GetAsync($"/users/{id}");
+        using var head = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/users/{id}"));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType?.MediaType, head.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync());
+
+        using var unknown = await _client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/users/987654"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Empty(await unknown.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task OversizedRequestLineOrHeaders_AreRefusedWith414Or431_BeforeTheServiceSeesThem()
+    {
+        // Kestrel refuses these while reading the request, before any middleware runs, so they carry
+        // its status and no ProblemDetails body; what matters to a caller is the status, never a 500.
+        using var longUrl = await _client.GetAsync("/users?filter=" + new string('x', 10 * 1024));
+        Assert.Equal(HttpStatusCode.RequestUriTooLong, longUrl.StatusCode);
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/users");
+        request.Headers.TryAddWithoutValidation("X-Big", new string('y', 40 * 1024));
+        using var bigHeaders = await _client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, bigHeaders.StatusCode);
+    }
+
     public static TheoryData<string, string, string?, HttpStatusCode> ErrorRequests => new()
     {
         { "GET", "/users/999999", null, HttpStatusCode.NotFound },
-        { "GET", "/users/abc", null, HttpStatusCode.NotFound },
+        { "GET", "/users/abc", null, HttpStatusCode.BadRequest },
+        { "GET", "/users/1/friends", null, HttpStatusCode.NotFound },
         { "DELETE", "/users/1", null, HttpStatusCode.MethodNotAllowed },
         { "POST", "/users", """{"name":""", HttpStatusCode.BadRequest },
         { "POST", "/users", """{"name":"","email":"a@example.com"}""", HttpStatusCode.BadRequest },
@@ -224,6 +271,7 @@ public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFix
             ("POST", "/users", "/users", $$"""{"name":"Ada","email":"{{taken}}"}""", HttpStatusCode.Conflict),
             ("GET", $"/users/{id}", "/users/{id}", null, HttpStatusCode.OK),
             ("GET", "/users/987654", "/users/{id}", null, HttpStatusCode.NotFound),
+            ("GET", "/users/99999999999", "/users/{id}", null, HttpStatusCode.BadRequest),
             ("PUT", $"/users/{id}", "/users/{id}", $$"""{"name":"Ada King","email":"{{email}}"}""", HttpStatusCode.OK),
             ("PUT", $"/users/{id}", "/users/{id}", """{"name":"Ada King"}""", HttpStatusCode.BadRequest),
             ("PUT", $"/users/{id}", "/users/{id}", $$"""{"name":"Ada King","email":"{{taken}}"}""", HttpStatusCode.Conflict),

@@ -11,16 +11,19 @@ public static class UsersApi
     {
         // For the OpenAPI document: typed results (Ok, Created, ValidationProblem) describe themselves;
         // a Problem(...) result can carry any status, so each endpoint names the ones it answers.
+        // No {id:int} constraint: an id that is not a whole number, or too large for one, is then a 400
+        // naming 'id' (the handler's int parameter does not bind), not routing's 404.
         var api = app.MapGroup("/users").WithTags("Users");
 
         api.MapGet("/", ListUsers).WithName("ListUsers").WithSummary("List all users");
-        api.MapGet("/{id:int}", GetUser).WithName("GetUser").WithSummary("Get one user with their balance, asked of the accounts service")
+        api.MapGet("/{id}", GetUser).WithName("GetUser").WithSummary("Get one user with their balance, asked of the accounts service")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status502BadGateway)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/", CreateUser).WithName("CreateUser").WithSummary("Create a user")
             .ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPut("/{id:int}", UpdateUser).WithName("UpdateUser").WithSummary("Rename a user or change their email")
+        api.MapPut("/{id}", UpdateUser).WithName("UpdateUser").WithSummary("Rename a user or change their email")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 

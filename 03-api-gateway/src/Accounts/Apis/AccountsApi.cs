@@ -10,16 +10,19 @@ public static class AccountsApi
     {
         // For the OpenAPI document: typed results (Ok, Created, ValidationProblem) describe themselves;
         // a Problem(...) result can carry any status, so each endpoint names the ones it answers.
+        // No {id:int} constraint: an id that is not a whole number, or too large for one, is then a 400
+        // naming 'id' (the handler's int parameter does not bind), not routing's 404.
         var api = app.MapGroup("/accounts").WithTags("Accounts");
 
         api.MapGet("/", ListAccounts).WithName("ListAccounts").WithSummary("List accounts, optionally of one user (?userId=)");
-        api.MapGet("/{id:int}", GetAccount).WithName("GetAccount").WithSummary("Get one account")
+        api.MapGet("/{id}", GetAccount).WithName("GetAccount").WithSummary("Get one account")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
         api.MapPost("/", OpenAccount).WithName("OpenAccount").WithSummary("Open an account for a user");
-        api.MapPost("/{id:int}/deposit", Deposit).WithName("Deposit").WithSummary("Put money into an account")
+        api.MapPost("/{id}/deposit", Deposit).WithName("Deposit").WithSummary("Put money into an account")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/{id:int}/withdraw", Withdraw).WithName("Withdraw").WithSummary("Take money out of an account (no overdraft)")
+        api.MapPost("/{id}/withdraw", Withdraw).WithName("Withdraw").WithSummary("Take money out of an account (no overdraft)")
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 

@@ -23,12 +23,13 @@ public static class OverviewApi
 {
     public static IEndpointRouteBuilder MapOverviewApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/overview/{userId:int}", GetOverview)
+        app.MapGet("/api/overview/{userId}", GetOverview)
             .RequireAuthorization()
             .WithTags("Overview")
             .WithName("GetUserOverview")
             .WithSummary("A user with their balance and their accounts, from both services in one call (JSON or XML)")
             .Produces<UserOverview>(StatusCodes.Status200OK, "application/json", "application/xml")
+            .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status406NotAcceptable)

@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>
 /// One of the step's services running as a real process on a free loopback port. Kestrel picks the
@@ -33,8 +33,11 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts a service (e.g. "Users") with the given configuration and waits until /health answers 200.</summary>
-    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string> configuration)
+    /// <summary>
+    /// Starts a service (e.g. "Users") with the given configuration and waits until /health answers 200.
+    /// Port 0 lets Kestrel pick a free port; a test that restarts a service passes the port it had.
+    /// </summary>
+    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string> configuration, int port = 0)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -45,7 +48,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(StepPaths.Assembly(project));
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add("http://127.0.0.1:0");
+        start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in configuration)
         {

@@ -1,4 +1,4 @@
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>A folder for one test's databases, removed afterwards.</summary>
 public sealed class TempDirectory : IDisposable

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>Assertions on RFC 9457 problem details answers.</summary>
 public static class Problem

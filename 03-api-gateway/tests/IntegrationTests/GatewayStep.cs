@@ -1,4 +1,4 @@
-namespace IntegrationTests.Infrastructure;
+namespace IntegrationTests;
 
 /// <summary>
 /// The whole step on free loopback ports: accounts, users calling it, and the gateway in front of both.

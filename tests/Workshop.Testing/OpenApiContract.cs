@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>A service's OpenAPI document, held against the answers the service really gives.</summary>
 public sealed class OpenApiContract(JsonElement document)

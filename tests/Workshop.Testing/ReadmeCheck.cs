@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using Workshop.Readme;
 
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>
 /// Runs the "Try it" commands of this step's README, in order, against services the test started,

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
 
-namespace IntegrationTests.Infrastructure;
+namespace Workshop.Testing;
 
 /// <summary>
 /// Writes a JSON answer as XML the way an OpenAPI document says the XML of the same schema looks, by
