@@ -3,19 +3,11 @@ using Microsoft.Extensions.Logging;
 namespace Workshop.Testing.Consul;
 
 /// <summary>
-/// What the stand-in holds, behind one lock: services, their checks, and the index. The index works
-/// as Consul's Raft index does for the reads the services make:
-/// <list type="bullet">
-/// <item>one counter for the whole agent, moved by every change that Consul writes to its catalog:
-/// a service added, changed or removed, a check added, changed or removed, a check's status changed;</item>
-/// <item>a write that changes nothing (re-registering the same definition, a TTL pass on a passing
-/// check) does not move it, as Consul's state store skips unchanged entries;</item>
-/// <item>a change of a check's output alone does not move it either: Consul defers syncing output-only
-/// changes to its servers (<c>check_update_interval</c>, 5 minutes), so blocking queries do not wake
-/// for them. The new output is shown at once, though;</item>
-/// <item>each service name has the index of its last change; a name without instances has the index
-/// of the last time a service disappeared (Consul's "extinction index").</item>
-/// </list>
+/// What the stand-in holds, behind one lock: the services, their checks, what runs the checks, and
+/// the index. How the index moves is told on <see cref="ConsulStandIn"/>; in short, like Consul's
+/// Raft index: at every real change, and never for an output-only change. Each service name keeps the
+/// index of its own last change; a name without instances has the index of the last time a service
+/// disappeared (Consul's "extinction index").
 /// </summary>
 internal sealed class AgentState(ConsulStandInOptions options, ILogger logger) : IDisposable
 {

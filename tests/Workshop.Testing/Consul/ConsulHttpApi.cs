@@ -331,22 +331,21 @@ internal sealed class ConsulHttpApi
         _ => null,
     };
 
-    private static Task GarbageAsync(HttpContext context)
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync("<html><body>upstream sent garbage: [{\"Node\": </body></html>");
-    }
+    private static Task GarbageAsync(HttpContext context) =>
+        WriteAsync(context, 200, "application/json", Encoding.UTF8.GetBytes("<html><body>upstream sent garbage: [{\"Node\": </body></html>"));
 
-    private static Task JsonAsync(HttpContext context, object value)
-    {
-        context.Response.ContentType = "application/json";
-        return context.Response.Body.WriteAsync(ConsulJson.Serialize(value)).AsTask();
-    }
+    private static Task JsonAsync(HttpContext context, object value) =>
+        WriteAsync(context, 200, "application/json", ConsulJson.Serialize(value));
 
-    private static Task TextAsync(HttpContext context, int statusCode, string text)
+    private static Task TextAsync(HttpContext context, int statusCode, string text) =>
+        WriteAsync(context, statusCode, PlainText, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A whole body at once, with its length, as Go's server sends a small answer.</summary>
+    private static Task WriteAsync(HttpContext context, int statusCode, string contentType, byte[] body)
     {
         context.Response.StatusCode = statusCode;
-        context.Response.ContentType = PlainText;
-        return context.Response.WriteAsync(text);
+        context.Response.ContentType = contentType;
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body).AsTask();
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -18,6 +19,10 @@ internal static class ConsulJson
         WriteIndented = true,
         IndentSize = 4,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+
+        // Writes "Service 'accounts' check" as it is, as Go does, rather than escaping the quotes.
+        // (The answers go to the tests' own clients, never into a web page.)
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static byte[] Serialize(object value) => [.. JsonSerializer.SerializeToUtf8Bytes(value, Options), (byte)'\n'];

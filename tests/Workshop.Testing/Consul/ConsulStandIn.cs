@@ -33,6 +33,23 @@ namespace Workshop.Testing.Consul;
 /// <c>DeregisterCriticalServiceAfter</c>, the 30-second reaper, the random delay before a first HTTP
 /// probe) are Consul's by default and can be shortened in <see cref="ConsulStandInOptions"/>.
 /// </para>
+/// <para>
+/// The index (<c>X-Consul-Index</c>) is one counter for the agent, as Consul's Raft index: it moves
+/// when a service or check is added, changed or removed and when a check's status changes. A write
+/// that changes nothing (the same registration again, a TTL pass on a passing check) leaves it, as
+/// Consul skips unchanged entries. A change of a check's output alone leaves it too, because Consul
+/// defers syncing output-only changes (<c>check_update_interval</c>, 5 minutes): the new output is
+/// shown at once, but blocked queries do not wake for it. Each service name answers with the index of
+/// its own last change, so a query on <c>accounts</c> is not woken by <c>users</c>.
+/// </para>
+/// <para>
+/// Left out, as the services do not use them: ACLs and tokens, <c>?filter</c> (refused with a 400
+/// rather than ignored), <c>?near</c>, <c>?cached</c>, the other endpoints (<c>/v1/catalog/service/</c>,
+/// <c>/v1/agent/check/register</c>, KV…), hash-based blocking on <c>/v1/agent/service/{id}</c>,
+/// maintenance mode, and running TCP, gRPC, script or alias checks (accepted and validated, left at
+/// their initial status). Check hysteresis (<c>SuccessBeforePassing</c>, <c>FailuresBeforeCritical</c>)
+/// is not applied, and <c>consul</c>'s own service appears only in <c>/v1/catalog/services</c>.
+/// </para>
 /// </summary>
 public sealed class ConsulStandIn : IAsyncDisposable
 {

@@ -31,6 +31,15 @@ internal sealed partial record ServiceDefinition(
         var name = json.String("Name") ?? "";
         var address = json.String("Address") ?? "";
         var meta = json.StringMap("Meta");
+
+        // "Check" (one) and "Checks" (several) may both be given; an empty "Check": {} is ignored.
+        var checks = new List<CheckDefinition>();
+        if (json.Object("Check", "structs.CheckType") is { } single && !single.IsEmpty)
+        {
+            checks.Add(CheckDefinition.Read(single));
+        }
+
+        checks.AddRange(json.Objects("Checks", "structs.CheckType").Select(CheckDefinition.Read));
         var service = new ServiceDefinition(
             Id: json.String("ID") is { Length: > 0 } id ? id : name,
             Name: name,
@@ -39,10 +48,7 @@ internal sealed partial record ServiceDefinition(
             Port: json.Int("Port"),
             Meta: meta,
             EnableTagOverride: json.Bool("EnableTagOverride"),
-            Checks: [
-                .. new[] { json.Object("Check", "structs.CheckType") }.OfType<GoJsonObject>().Select(CheckDefinition.Read).Where(c => !c.IsEmpty),
-                .. json.Objects("Checks", "structs.CheckType").Select(CheckDefinition.Read),
-            ]);
+            Checks: checks);
 
         // The order of Consul's own checks, so that a request with two faults gets Consul's answer.
         if (name.Length == 0)
@@ -136,8 +142,7 @@ internal sealed record CheckDefinition(
     TimeSpan? Interval,
     TimeSpan? Timeout,
     TimeSpan? DeregisterCriticalServiceAfter,
-    string? OtherKind,
-    bool IsEmpty)
+    string? OtherKind)
 {
     public static CheckDefinition Read(GoJsonObject json)
     {
@@ -156,8 +161,7 @@ internal sealed record CheckDefinition(
             Interval: Positive(json.Duration("Interval")),
             Timeout: Positive(json.Duration("Timeout")),
             DeregisterCriticalServiceAfter: Positive(json.Duration("DeregisterCriticalServiceAfter")),
-            OtherKind: otherKinds.FirstOrDefault(json.HasValue)?.ToLowerInvariant(),
-            IsEmpty: json.IsEmpty);
+            OtherKind: otherKinds.FirstOrDefault(json.HasValue)?.ToLowerInvariant());
     }
 
     /// <summary>Consul's <c>Type</c> of the check.</summary>
