@@ -97,8 +97,8 @@ public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<Gateway
     [Theory]
     [InlineData("/api/health")]
     [InlineData("/api/openapi/v1.json")]
-    [InlineData("/api/users/health")]
-    [InlineData("/api/accounts/health")]
+    [InlineData("/api/users/health/ready")]
+    [InlineData("/api/accounts/health/live")]
     [InlineData("/users")]
     [InlineData("/accounts")]
     public async Task ServiceEndpoints_OutsideTheApiRoutes_AreNotExposed(string path)
