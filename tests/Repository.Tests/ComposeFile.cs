@@ -86,6 +86,7 @@ public sealed partial class ComposeService(string name, YamlMappingNode node, st
             ? ((YamlMappingNode)value).Children.ToDictionary(c => ((YamlScalarNode)c.Key).Value!, c => ((YamlScalarNode)c.Value).Value ?? "")
             : [];
 
-    [GeneratedRegex(@"^(\$\{[A-Z_]+:-(?<host>\d+)\}|(?<host>\d+)):(?<container>\d+)$")]
+    // "${USERS_PORT:-8001}:8080", or a range for a scaled service, "${ACCOUNTS_PORT:-8002}-${ACCOUNTS_PORT_LAST:-8012}:8080": its first port.
+    [GeneratedRegex(@"^(\$\{[A-Z_]+:-(?<host>\d+)\}|(?<host>\d+))(-(\$\{[A-Z_]+:-\d+\}|\d+))?:(?<container>\d+)$")]
     private static partial Regex PortPattern();
 }

@@ -34,6 +34,12 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>
+    /// Configuration every service started by this test assembly gets before its own: a step's tests
+    /// set what all of them need once (for example, where Consul is not).
+    /// </summary>
+    public static ConcurrentDictionary<string, string> CommonConfiguration { get; } = new();
+
+    /// <summary>
     /// Starts a service (e.g. "Users") with the given configuration and waits until /health answers 200.
     /// Port 0 lets Kestrel pick a free port; a test that restarts a service passes the port it had.
     /// </summary>
@@ -50,7 +56,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         start.ArgumentList.Add("--urls");
         start.ArgumentList.Add($"http://127.0.0.1:{port}");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        foreach (var (key, value) in configuration)
+        foreach (var (key, value) in CommonConfiguration.Concat(configuration))
         {
             start.Environment[key] = value;
         }
@@ -131,6 +137,16 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             await _process.WaitForExitAsync(timeout.Token);
         }
         catch (OperationCanceledException)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Ends the service at once (SIGKILL), as a crash or `docker kill` would: it cannot clean up.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();

@@ -242,7 +242,9 @@ public static partial class StepServices
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? (value as YamlScalarNode)?.Value : null;
 
     // "${USERS_PORT:-8001}:8080" or "8001:8080": the host side's variable and default, the container's port.
-    [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+)):(?<container>\d+)")]
+    // A scaled service publishes a range, "${ACCOUNTS_PORT:-8002}-${ACCOUNTS_PORT_LAST:-8012}:8080":
+    // run locally, it is one instance on the range's first port.
+    [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+))(-(\$\{\w+:-\d+\}|\d+))?:(?<container>\d+)")]
     private static partial Regex PortMappingPattern();
 
     // "http://accounts:8080" at the start of a value: a service's address inside compose.

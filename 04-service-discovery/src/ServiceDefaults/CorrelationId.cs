@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ServiceDefaults;
+
+/// <summary>
+/// One id per request from the edge to the last service: the gateway creates it when the caller sent
+/// none, every service logs it and passes it on in the <c>X-Correlation-Id</c> header.
+/// </summary>
+public static partial class CorrelationId
+{
+    public const string HeaderName = "X-Correlation-Id";
+
+    private static readonly object ItemKey = new();
+
+    /// <summary>The id of the request being handled.</summary>
+    public static string? Get(HttpContext? context) => context?.Items[ItemKey] as string;
+
+    internal static void Set(HttpContext context, string id) => context.Items[ItemKey] = id;
+
+    /// <summary>An incoming id is kept when it is short and plain; anything else is replaced, never echoed.</summary>
+    internal static bool IsAcceptable(string? id) => id is not null && AcceptablePattern().IsMatch(id);
+
+    internal static string New() => Guid.NewGuid().ToString("N");
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:-]{1,64}$")]
+    private static partial Regex AcceptablePattern();
+}
+
+/// <summary>Takes or creates the correlation id, returns it to the caller, and logs one line per request with it.</summary>
+internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var incoming = context.Request.Headers[CorrelationId.HeaderName].ToString();
+        var id = CorrelationId.IsAcceptable(incoming) ? incoming : CorrelationId.New();
+
+        CorrelationId.Set(context, id);
+        // On the request too, so a proxy forwarding this request passes the same id downstream.
+        context.Request.Headers[CorrelationId.HeaderName] = id;
+        context.Response.OnStarting(() =>
+        {
+            context.Response.Headers[CorrelationId.HeaderName] = id;
+            return Task.CompletedTask;
+        });
+
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
+            var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
+            if (logger.IsEnabled(level))
+            {
+                LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
+                    context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
+            }
+        }
+    }
+
+    [LoggerMessage("{Method} {Path} answered {StatusCode} in {ElapsedMs:0} ms, correlation id {CorrelationId}")]
+    private static partial void LogRequest(ILogger logger, LogLevel level, string method, string path, int statusCode, double elapsedMs, string correlationId);
+}
+
+/// <summary>Puts the current request's correlation id on every outgoing HttpClient call.</summary>
+internal sealed class CorrelationIdHandler(IHttpContextAccessor accessor) : DelegatingHandler
+{
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var id = CorrelationId.Get(accessor.HttpContext);
+        if (id is not null && !request.Headers.Contains(CorrelationId.HeaderName))
+        {
+            request.Headers.Add(CorrelationId.HeaderName, id);
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
+}
