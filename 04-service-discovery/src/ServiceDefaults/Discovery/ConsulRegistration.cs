@@ -14,7 +14,7 @@ namespace ServiceDefaults.Discovery;
 /// </summary>
 internal sealed partial class ConsulRegistration(
     ConsulClient consul, ServiceInstance instance, IOptions<ConsulOptions> options, IHostApplicationLifetime lifetime,
-    ILogger<ConsulRegistration> logger) : BackgroundService
+    ILogger<ConsulRegistration> logger) : BackgroundService, IHostedLifecycleService
 {
     private readonly ConsulOptions _options = options.Value;
     private bool _registered;
@@ -25,7 +25,7 @@ internal sealed partial class ConsulRegistration(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // The port is known, and the instance can answer its callers, only once the server has started.
-        if (!await StartedAsync(stoppingToken))
+        if (!await ServerStartedAsync(stoppingToken))
         {
             return;
         }
@@ -72,7 +72,12 @@ internal sealed partial class ConsulRegistration(
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// On a graceful stop, before the web server stops (ASP.NET Core stops it before the other hosted
+    /// services): the instance leaves the registry while it still answers, and keeps answering a
+    /// moment, so callers learn that it left before it stops taking their calls.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
         if (!_registered)
@@ -80,8 +85,7 @@ internal sealed partial class ConsulRegistration(
             return;
         }
 
-        // Hosted services stop before the web server does: the instance leaves the registry while it
-        // still answers, and keeps answering a moment so callers learn of it before it goes.
+        _registered = false;
         try
         {
             await consul.DeregisterAsync(instance.Id, cancellationToken);
@@ -93,6 +97,12 @@ internal sealed partial class ConsulRegistration(
             LogNotDeregistered(logger, instance.Id, e.Message);
         }
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private async Task RegisterAsync(CancellationToken ct)
     {
@@ -107,7 +117,7 @@ internal sealed partial class ConsulRegistration(
         LogRegistered(logger, instance.Id, instance.Address, instance.Port, _options.Address);
     }
 
-    private async Task<bool> StartedAsync(CancellationToken stoppingToken)
+    private async Task<bool> ServerStartedAsync(CancellationToken stoppingToken)
     {
         var started = new TaskCompletionSource();
         using var onStarted = lifetime.ApplicationStarted.Register(started.SetResult);

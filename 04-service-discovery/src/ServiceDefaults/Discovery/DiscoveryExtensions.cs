@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.ServiceDiscovery;
 
@@ -29,6 +30,8 @@ public static class DiscoveryExtensions
                 http.Timeout = Timeout.InfiniteTimeSpan;
             })
             .UseSocketsHttpHandler((handler, _) => handler.UseProxy = false);
+        // The TTL pass every few seconds would be four log lines each: the client logs what matters itself.
+        builder.Logging.AddFilter("System.Net.Http.HttpClient.ConsulClient", LogLevel.Warning);
 
         builder.Services.AddSingleton<ServiceInstance>();
         builder.Services.AddHostedService<ConsulRegistration>();
