@@ -57,7 +57,7 @@ public sealed partial class ComposeUpTests
         }
 
         using var machine = new DockerBuilder(DockerBuilder.MachinePackages);
-        foreach (var name in new ComposeFile(Path.Combine(Repo.Root, "docker-compose.yml")).Services.Keys)
+        foreach (var name in new ComposeFile(Path.Combine(Repo.Root, "docker-compose.yml")).Services.Where(s => s.Value.IsBuilt).Select(s => s.Key))
         {
             using var built = await Build("docker-compose.yml", name, machine);
         }
