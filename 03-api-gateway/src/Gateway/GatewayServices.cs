@@ -25,7 +25,7 @@ public static class GatewayServices
                 var apiKey = route.Services.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>();
                 route.AddRequestTransform(forward =>
                 {
-                    RequestTransform.RemoveHeader(forward, apiKey.Get(ApiKeyOptions.Scheme).HeaderName);
+                    RequestTransform.RemoveHeader(forward, apiKey.CurrentValue.HeaderName);
                     return ValueTask.CompletedTask;
                 });
             });
