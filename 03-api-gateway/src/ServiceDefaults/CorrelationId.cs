@@ -38,7 +38,7 @@ public static partial class CorrelationId
 /// <summary>Takes or creates the correlation id, returns it to the caller, and logs one line per request with it.</summary>
 internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILogger<CorrelationIdMiddleware> logger)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var incoming = context.Request.Headers[CorrelationId.HeaderName].ToString();
         var id = CorrelationId.IsAcceptable(incoming) ? incoming : CorrelationId.New();
@@ -56,6 +56,15 @@ internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILog
             return Task.CompletedTask;
         }, context);
 
+        // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
+        var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
+        // With the request's line turned off (a load test logs warnings only), there is nothing left to
+        // do after the request, and no reason to wait for it: that wait costs an allocation per request.
+        return logger.IsEnabled(level) ? InvokeAndLogAsync(context, level, id) : next(context);
+    }
+
+    private async Task InvokeAndLogAsync(HttpContext context, LogLevel level, string id)
+    {
         var started = Stopwatch.GetTimestamp();
         try
         {
@@ -63,13 +72,8 @@ internal sealed partial class CorrelationIdMiddleware(RequestDelegate next, ILog
         }
         finally
         {
-            // Health probes come every few seconds from the platform: Debug, so they do not drown the log.
-            var level = context.Request.Path.StartsWithSegments("/health") ? LogLevel.Debug : LogLevel.Information;
-            if (logger.IsEnabled(level))
-            {
-                LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
-                    context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
-            }
+            LogRequest(logger, level, context.Request.Method, context.Request.Path + context.Request.QueryString,
+                context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, id);
         }
     }
 
