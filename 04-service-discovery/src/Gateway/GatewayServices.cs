@@ -1,7 +1,9 @@
 using Gateway.Apis;
 using Gateway.Authentication;
 using Gateway.Downstream;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Yarp.ReverseProxy.Configuration.ClusterValidators;
 using Yarp.ReverseProxy.Transforms;
@@ -23,7 +25,7 @@ public static class GatewayServices
                 var apiKey = route.Services.GetRequiredService<IOptionsMonitor<ApiKeyOptions>>();
                 route.AddRequestTransform(forward =>
                 {
-                    RequestTransform.RemoveHeader(forward, apiKey.Get(ApiKeyOptions.Scheme).HeaderName);
+                    RequestTransform.RemoveHeader(forward, apiKey.CurrentValue.HeaderName);
                     return ValueTask.CompletedTask;
                 });
             });
@@ -32,6 +34,8 @@ public static class GatewayServices
 
         builder.AddApiKeyAuthentication();
         builder.Services.AddAuthorization();
+        // One evaluator for every request, in place of the framework's, which is made anew for each.
+        builder.Services.Replace(ServiceDescriptor.Singleton<IPolicyEvaluator, GatewayPolicyEvaluator>());
 
         // The aggregation calls the services at the addresses of the proxy's own clusters
         // (http://users/ is cluster "users"), within OverviewOptions.Timeout.

@@ -1,5 +1,6 @@
 using Gateway;
 using Gateway.Apis;
+using Gateway.Authentication;
 using Gateway.Downstream;
 using ServiceDefaults;
 
@@ -11,7 +12,7 @@ builder.AddGatewayServices();
 var app = builder.Build();
 
 app.UseServiceDefaults();
-app.UseAuthentication();
+app.UseApiKeyAuthentication();
 app.UseAuthorization();
 app.UseProxyErrorLog();
 

@@ -37,7 +37,6 @@ public static class Extensions
         });
 
         // Every outgoing HttpClient call carries the correlation id of the request that caused it.
-        builder.Services.AddHttpContextAccessor();
         builder.Services.AddTransient<CorrelationIdHandler>();
         builder.Services.ConfigureHttpClientDefaults(http => http.AddHttpMessageHandler<CorrelationIdHandler>());
 

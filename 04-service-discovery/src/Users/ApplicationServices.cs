@@ -33,6 +33,7 @@ public static class ApplicationServices
             .AddServiceDiscovery()
             .AddHttpMessageHandler<AccountsInstanceHeader>();
         builder.Services.AddTransient<AccountsInstanceHeader>();
+        builder.Services.AddHttpContextAccessor();
 
         return builder;
     }

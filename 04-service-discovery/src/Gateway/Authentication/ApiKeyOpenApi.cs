@@ -18,7 +18,7 @@ public sealed class ApiKeyOpenApi(IOptionsMonitor<ApiKeyOptions> options) : IOpe
         {
             Type = SecuritySchemeType.ApiKey,
             In = ParameterLocation.Header,
-            Name = options.Get(ApiKeyOptions.Scheme).HeaderName,
+            Name = options.CurrentValue.HeaderName,
             Description = "One of the keys configured under ApiKey:Keys.",
         });
         return Task.CompletedTask;
