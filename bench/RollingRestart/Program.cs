@@ -117,11 +117,6 @@ internal static class RollingRestartRun
                 for (var i = 0; i < accounts.Count; i++)
                 {
                     var port = accounts[i].BaseAddress.Port;
-                    if (Environment.GetEnvironmentVariable("BENCH_SHOW_LOG") is "1")
-                    {
-                        Console.WriteLine(string.Join('\n', accounts[i].Log.Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"in \d{4,} ms|onsul|Now listening"))));
-                    }
-
                     await accounts[i].DisposeAsync();
                     var id = $"accounts-127.0.0.1-{port}";
                     await consul.WaitUntilAsync(r => r.Find(id) is null, TimeSpan.FromSeconds(30));

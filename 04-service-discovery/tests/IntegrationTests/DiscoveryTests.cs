@@ -128,8 +128,8 @@ public sealed class DiscoveryTests
         await UsersCallOnlyAsync(step, userId, [.. step.Accounts]);
 
         step.Consul.Fault = fault;
-        // A blocking query returns on any change: register a third instance's worth of change by resetting
-        // the index, so users asks again and meets the fault at once (a hung Consul holds it instead).
+        // Users' blocking query is waiting for a change; resetting the index answers it at once, so
+        // users asks again and meets the fault now (a hung Consul then holds that query).
         step.Consul.ResetIndex();
         for (var round = 0; round < 3; round++)
         {

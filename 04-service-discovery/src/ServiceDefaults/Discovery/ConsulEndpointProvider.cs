@@ -38,7 +38,10 @@ internal sealed class ConsulEndpointProvider(ConsulServiceWatcher watcher) : ISe
     {
         // Subscribe before reading, so a change in between is not missed.
         endpoints.AddChangeToken(watcher.ChangeToken);
-        await Task.WhenAny(watcher.FirstAnswer, Task.Delay(FirstAnswerWait, cancellationToken));
+        if (!watcher.FirstAnswer.IsCompleted)
+        {
+            await Task.WhenAny(watcher.FirstAnswer, Task.Delay(FirstAnswerWait, cancellationToken));
+        }
 
         foreach (var instance in watcher.Instances)
         {
