@@ -43,14 +43,36 @@ public sealed class ServiceInstance(IServer server, IOptions<ConsulOptions> opti
     }
 }
 
-/// <summary>Every answer says which instance gave it (<c>X-Instance: accounts-127.0.0.1-8002</c>), so balancing shows with curl.</summary>
-internal sealed class InstanceHeaderMiddleware(RequestDelegate next, ServiceInstance instance)
+/// <summary>
+/// Every answer says which instance gave it (<c>X-Instance: accounts-127.0.0.1-8002</c>), so balancing
+/// shows with curl. An answer that already says so keeps its own: one the gateway passes on names the
+/// service instance behind it, not the gateway.
+/// </summary>
+internal sealed class InstanceHeaderMiddleware
 {
     public const string HeaderName = "X-Instance";
 
+    private readonly RequestDelegate _next;
+    private readonly ServiceInstance _instance;
+    private readonly Func<object, Task> _addIfAbsent;
+
+    public InstanceHeaderMiddleware(RequestDelegate next, ServiceInstance instance)
+    {
+        _next = next;
+        _instance = instance;
+        _addIfAbsent = AddIfAbsent;
+    }
+
     public Task InvokeAsync(HttpContext context)
     {
-        context.Response.Headers[HeaderName] = instance.Id;
-        return next(context);
+        context.Response.OnStarting(_addIfAbsent, context.Response);
+        return _next(context);
+    }
+
+    private Task AddIfAbsent(object state)
+    {
+        // Read here, not when the pipeline is built: the instance knows its port once the server listens.
+        ((HttpResponse)state).Headers.TryAdd(HeaderName, _instance.Id);
+        return Task.CompletedTask;
     }
 }
