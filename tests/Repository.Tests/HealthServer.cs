@@ -50,8 +50,10 @@ public sealed class HealthServer : IAsyncDisposable
                     request += Encoding.ASCII.GetString(buffer, 0, read);
                 }
 
-                // What Kestrel needs: an HTTP/1.1 request line and a Host header.
-                var ok = request.StartsWith("GET /health HTTP/1.1\r\n", StringComparison.Ordinal) && request.Contains("\r\nHost: ", StringComparison.OrdinalIgnoreCase);
+                // What Kestrel needs: an HTTP/1.1 request line and a Host header. The path is a
+                // service's health endpoint: /health, or /health/ready from step 06 on.
+                var ok = (request.StartsWith("GET /health HTTP/1.1\r\n", StringComparison.Ordinal) || request.StartsWith("GET /health/ready HTTP/1.1\r\n", StringComparison.Ordinal))
+                    && request.Contains("\r\nHost: ", StringComparison.OrdinalIgnoreCase);
                 var response = ok ? $"{statusLine}\r\nContent-Length: 7\r\nConnection: close\r\n\r\nHealthy" : "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
                 await stream.WriteAsync(Encoding.ASCII.GetBytes(response), _stop.Token);
             }

@@ -15,6 +15,8 @@ public sealed class GatewayConfigurationTests
         await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
         await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
         {
+            // The stand-in counts what it gets: the gateway's own probes of /health/ready stay out of it.
+            ["ReverseProxy__Clusters__users__HealthCheck__Active__Enabled"] = "false",
             ["ASPNETCORE_CONTENTROOT"] = contentRoot.Path,
             ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
             ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),
@@ -59,6 +61,7 @@ public sealed class GatewayConfigurationTests
         await File.WriteAllTextAsync(appsettings, shipped.Replace("\"http://users\"", $"\"{users.BaseAddress}\""));
         await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
         {
+            ["ReverseProxy__Clusters__users__HealthCheck__Active__Enabled"] = "false",
             ["ASPNETCORE_CONTENTROOT"] = contentRoot.Path,
             ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
         });
@@ -81,6 +84,7 @@ public sealed class GatewayConfigurationTests
         await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
         await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
         {
+            ["ReverseProxy__Clusters__users__HealthCheck__Active__Enabled"] = "false",
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["ApiKey__Keys__1"] = "another-key",
             ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),
@@ -106,6 +110,7 @@ public sealed class GatewayConfigurationTests
         await using var users = StandInServer.Answering("200 OK", "application/json", "[]");
         await using var gateway = await ServiceProcess.StartAsync("Gateway", new Dictionary<string, string>
         {
+            ["ReverseProxy__Clusters__users__HealthCheck__Active__Enabled"] = "false",
             ["ApiKey__Keys__0"] = GatewayStep.TestApiKey,
             ["ApiKey__HeaderName"] = "X-Workshop-Key",
             ["ReverseProxy__Clusters__users__Destinations__primary__Address"] = users.BaseAddress.ToString(),

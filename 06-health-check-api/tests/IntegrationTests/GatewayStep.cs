@@ -61,15 +61,18 @@ public sealed class GatewayStep : IAsyncDisposable
                 ["Services__users__http__0"] = step.Users.BaseAddress.ToString(),
                 ["Services__accounts__http__0"] = step.Accounts.BaseAddress.ToString(),
             };
-            // A stand-in in place of a service: an address where the cluster names a service, used as it is.
+            // A stand-in in place of a service: an address where the cluster names a service, used as it
+            // is; and no probes of its /health/ready, which the stand-in would count among its requests.
             if (usersAddress is not null)
             {
                 gateway["ReverseProxy__Clusters__users__Destinations__primary__Address"] = usersAddress.ToString();
+                gateway["ReverseProxy__Clusters__users__HealthCheck__Active__Enabled"] = "false";
             }
 
             if (accountsAddress is not null)
             {
                 gateway["ReverseProxy__Clusters__accounts__Destinations__primary__Address"] = accountsAddress.ToString();
+                gateway["ReverseProxy__Clusters__accounts__HealthCheck__Active__Enabled"] = "false";
             }
             if (overviewTimeout is not null)
             {

@@ -188,6 +188,38 @@ public sealed class HealthTests
     }
 
     [Fact]
+    public async Task GatewaysPassiveChecks_TakeOutAnInstanceItsRequestsCannotReach()
+    {
+        await using var step = await DiscoveryStep.StartAsync(accounts: 2);
+        await step.WaitForPassingAccountsAsync([.. step.Accounts]);
+        // The active checks as good as off, and Consul failing: only failed requests can tell the gateway.
+        await step.StartGatewayAsync(new Dictionary<string, string>
+        {
+            ["ReverseProxy__Clusters__accounts__HealthCheck__Active__Interval"] = "00:10:00",
+        });
+        var (_, accountId) = await CreateUserWithAccountAsync(step);
+        var (killed, kept) = (step.Accounts[0], step.Accounts[1]);
+        await GatewayAnsweredByAsync(step, $"/api/accounts/{accountId}", "X-Instance", [killed, kept]);
+        step.Consul.Fault = ConsulFault.ServerError;
+        step.Consul.ResetIndex();
+        await step.Gateway!.WaitForLogAsync("cannot tell where accounts is", TimeSpan.FromSeconds(10));
+
+        await killed.KillAsync();
+
+        // Round robin sends every other request to the dead instance: 502s, until the failure rate
+        // over the last requests (more than 30 % of at least 10) takes it out for 10 s.
+        var failed = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            using var response = await step.GatewayClient.GetAsync($"/api/accounts/{accountId}");
+            failed += response.StatusCode == HttpStatusCode.OK ? 0 : 1;
+        }
+
+        Assert.InRange(failed, 1, 10);
+        await GatewayAnsweredByAsync(step, $"/api/accounts/{accountId}", "X-Instance", [kept]);
+    }
+
+    [Fact]
     public async Task AccountsDown_UsersStaysReady_AndServesWhatNeedsNoAccounts()
     {
         await using var step = await DiscoveryStep.StartAsync(accounts: 1);
