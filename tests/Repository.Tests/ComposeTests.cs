@@ -105,6 +105,33 @@ public sealed partial class ComposeTests
 
     [Theory]
     [MemberData(nameof(ComposeFiles))]
+    public void EveryScaleTheFileShows_FindsAHostPortForEachInstance(string file)
+    {
+        // The file's own comments show how to scale it ("--scale accounts=3 --scale users=2"). Docker
+        // gives each instance one free port of its service's range; services may share ports of
+        // ranges that overlap, so the ports of all the scaled services together must be enough.
+        var path = Path.Combine(Repo.Root, file);
+        var compose = new ComposeFile(path);
+        foreach (var command in File.ReadLines(path).Where(l => l.StartsWith('#') && l.Contains("--scale ", StringComparison.Ordinal)))
+        {
+            var scaled = ScaleOption().Matches(command).ToDictionary(m => m.Groups["service"].Value, m => int.Parse(m.Groups["count"].Value));
+            var ports = new HashSet<int>();
+            foreach (var (name, count) in scaled)
+            {
+                Assert.True(compose.Services.ContainsKey(name), $"{file}: '{command.Trim()}' scales {name}, which the file does not have");
+                var range = PortRange().Match(Assert.Single(compose.Services[name].Ports));
+                Assert.True(range.Success, $"{file}: {name} is scaled to {count} by '{command.Trim()}', but publishes one fixed port, which a second instance cannot take");
+                var (first, last) = (int.Parse(range.Groups["first"].Value), int.Parse(range.Groups["last"].Value));
+                Assert.True(last - first + 1 >= count, $"{file}: {name}'s range {first}-{last} has fewer than {count} ports");
+                ports.UnionWith(Enumerable.Range(first, last - first + 1));
+            }
+
+            Assert.True(ports.Count >= scaled.Values.Sum(), $"{file}: '{command.Trim()}' starts {scaled.Values.Sum()} instances on {ports.Count} host ports");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ComposeFiles))]
     public void EnvironmentKeys_AreOptionsTheServicesBind(string file)
     {
         var compose = new ComposeFile(Path.Combine(Repo.Root, file));
@@ -195,6 +222,13 @@ public sealed partial class ComposeTests
 
     private static async Task<int> RunBashAsync(string script) =>
         (await Shell.RunAsync("bash", ["-c", script], TimeSpan.FromSeconds(10))).ExitCode;
+
+    [GeneratedRegex(@"--scale (?<service>[a-z]+)=(?<count>\d+)")]
+    private static partial Regex ScaleOption();
+
+    // "${ACCOUNTS_PORT:-8002}-${ACCOUNTS_PORT_LAST:-8012}:8080"
+    [GeneratedRegex(@"^\$\{[A-Z_]+:-(?<first>\d+)\}-\$\{[A-Z_]+:-(?<last>\d+)\}:8080$")]
+    private static partial Regex PortRange();
 
     [GeneratedRegex(@"(?m)^COPY (?!--from)(?<sources>.+) \S+$")]
     private static partial Regex CopyInstruction();
