@@ -27,8 +27,13 @@ public static class OpenApiXml
 
         foreach (var property in schema.GetProperty("properties").EnumerateObject())
         {
+            // A property the answer leaves out, or gives as null, has no element.
+            if (!value.TryGetProperty(property.Name, out var propertyValue) || propertyValue.ValueKind is JsonValueKind.Null)
+            {
+                continue;
+            }
+
             var described = Resolve(document, property.Value);
-            var propertyValue = value.GetProperty(property.Name);
             var propertyName = XmlKeyword(property.Value, "name") ?? XmlKeyword(described, "name") ?? property.Name;
             if (XmlKeyword(property.Value, "attribute") is "True")
             {

@@ -37,7 +37,16 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// Configuration every service started by this test assembly gets before its own: a step's tests
     /// set what all of them need once (for example, where Consul is not).
     /// </summary>
-    public static ConcurrentDictionary<string, string> CommonConfiguration { get; } = new();
+    public static ConcurrentDictionary<string, string> CommonConfiguration { get; } = new()
+    {
+        // Users' wait for accounts is 3 s in the services' appsettings (1 s per attempt from step 07 on).
+        // A first, cold call (JIT, EF Core's model) took longer than that on a CI machine with four test
+        // assemblies on two cores, and a test of something else failed on it. The tests of those waits
+        // set their own values.
+        ["AccountsClient__Timeout"] = "00:00:30",
+        ["Resilience__Accounts__Timeout"] = "00:00:30",
+        ["Resilience__Accounts__AttemptTimeout"] = "00:00:10",
+    };
 
     /// <summary>
     /// Starts a service (e.g. "Users") with the given configuration and waits until /health answers 200.

@@ -24,9 +24,18 @@ public static class TryItRunner
             return new TryItResult(command, false, "", e.Message);
         }
 
+        if (IsPause(words, out var pause))
+        {
+            // A pause the lesson needs (a circuit's break running out); it prints nothing.
+            await Task.Delay(pause, ct);
+            return OutputMatcher.Matches(command.ExpectedOutput, "")
+                ? new TryItResult(command, true, "", null)
+                : new TryItResult(command, false, "", "sleep prints nothing; the README shows output for it");
+        }
+
         if (words.Count == 0 || words[0] != "curl")
         {
-            return new TryItResult(command, false, "", "only curl commands can be checked");
+            return new TryItResult(command, false, "", "only curl commands (and sleep N, up to 60 s) can be checked");
         }
 
         var start = new ProcessStartInfo("curl")
@@ -59,5 +68,20 @@ public static class TryItRunner
         return OutputMatcher.Matches(command.ExpectedOutput, output)
             ? new TryItResult(command, true, output, null)
             : new TryItResult(command, false, output, "the output differs from the README");
+    }
+
+    /// <summary><c>sleep 5</c>: whole or decimal seconds, at most a minute.</summary>
+    public static bool IsPause(IReadOnlyList<string> words, out TimeSpan pause)
+    {
+        pause = TimeSpan.Zero;
+        if (words is not ["sleep", var seconds]
+            || !double.TryParse(seconds, System.Globalization.NumberStyles.AllowDecimalPoint, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            || value > 60)
+        {
+            return false;
+        }
+
+        pause = TimeSpan.FromSeconds(value);
+        return true;
     }
 }

@@ -77,6 +77,8 @@ public sealed partial class ConsulServiceWatcher : IAsyncDisposable
             {
                 Trouble(e.Message);
                 index = 0;
+                // A failed answer is an answer: a caller waiting for the first one uses configuration now, not after the pause.
+                _firstAnswer.TrySetResult();
                 try
                 {
                     await Task.Delay(backoff, _stop.Token);
