@@ -318,6 +318,24 @@ public sealed class ResilienceTests
         (await OpenApiContract.ReadAsync(step.Client)).AssertLists("GET", "/api/overview/{userId}", open);
     }
 
+    [Theory]
+    [InlineData("Resilience__Accounts__FailureRatio", "0", "FailureRatio")]
+    [InlineData("Resilience__Accounts__MinimumThroughput", "1", "MinimumThroughput")]
+    [InlineData("Resilience__Accounts__BreakDuration", "00:00:00.1", "BreakDuration")]
+    [InlineData("Resilience__Accounts__AttemptTimeout", "00:00:05", "Resilience:Accounts:AttemptTimeout must not be longer than its Timeout")]
+    public async Task Users_RefusesToStart_WhenAResilienceNumberIsOutOfRange(string key, string value, string named)
+    {
+        // Polly would refuse these too, but only when the first call builds the pipeline: a 500 then.
+        var reported = await ServiceProcess.AssertRefusesToStartAsync("Users", new Dictionary<string, string>
+        {
+            ["Database__Path"] = _data.File("users.db"),
+            ["Resilience__Accounts__Timeout"] = "00:00:03",
+            [key] = value,
+        });
+
+        Assert.Contains(named, reported);
+    }
+
     private static async Task WaitForCountAsync(ServiceProcess service, string text, int count)
     {
         var deadline = Stopwatch.StartNew();
