@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace ServiceDefaults.Telemetry;
+
+/// <summary>
+/// Distributed tracing with OpenTelemetry: every request a service serves and every call it makes is
+/// a span, its own business operations too (<see cref="ServiceActivitySource"/>), exported over OTLP
+/// to Jaeger. Where to is OpenTelemetry's own configuration, read from the environment or from
+/// appsettings.json: <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>,
+/// <c>OTEL_SERVICE_NAME</c>, <c>OTEL_TRACES_SAMPLER</c>. Every trace is kept (OpenTelemetry's default,
+/// parent-based always-on): a workshop wants to see each request.
+/// </summary>
+public static class Tracing
+{
+    public static IHostApplicationBuilder AddTracing(this IHostApplicationBuilder builder)
+    {
+        // .NET 10's hosting leaves the semantic tags (http.route, status code) off its request span unless
+        // told otherwise; then it sets them itself and the instrumentation does not repeat the work.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Hosting.SuppressActivityOpenTelemetryData", false);
+
+        var service = ServiceActivitySource.NameOf(builder.Environment);
+        builder.Services.AddSingleton(new ServiceActivitySource(service));
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? service))
+            .WithTracing(tracing => tracing
+                .AddSource(service)
+                // Health probes (Consul's, the gateway's, compose's) come every few seconds: not traced.
+                .AddAspNetCoreInstrumentation(options => options.Filter = context => !IsHealthProbe(context.Request.Path))
+                // Nor the gateway's own probes and the services' talk with Consul: only calls between services.
+                .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = request => !IsInfrastructureCall(request))
+                .AddOtlpExporter());
+
+        // Every log line written within a span names its trace and span (see TraceConsoleFormatter).
+        builder.Logging.AddConsoleFormatter<TraceConsoleFormatter, ConsoleFormatterOptions>();
+        builder.Services.Configure<ConsoleLoggerOptions>(options => options.FormatterName = TraceConsoleFormatter.FormatterName);
+
+        // The exporter reports a collector it cannot reach only to EventSource: say it once in the log.
+        builder.Services.AddHostedService<ExportFailureLog>();
+        return builder;
+    }
+
+    private static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/health");
+
+    private static bool IsInfrastructureCall(HttpRequestMessage request) =>
+        request.RequestUri is { } uri
+        && (uri.AbsolutePath.StartsWith("/health", StringComparison.Ordinal) || uri.AbsolutePath.StartsWith("/v1/", StringComparison.Ordinal));
+}
+
+/// <summary>
+/// The <see cref="ActivitySource"/> of a service's own spans, named like the service ("users"): one
+/// span per business operation, with the ids it concerns as attributes (never names or emails).
+/// </summary>
+public sealed class ServiceActivitySource(string name) : IDisposable
+{
+    public ActivitySource Source { get; } = new(name);
+
+    public static string NameOf(IHostEnvironment environment) => environment.ApplicationName.ToLowerInvariant();
+
+    /// <summary>Starts an internal span for a business operation ("users.get"), as a child of the current one.</summary>
+    public Activity? Start(string operation) => Source.StartActivity(operation, ActivityKind.Internal);
+
+    public void Dispose() => Source.Dispose();
+}
