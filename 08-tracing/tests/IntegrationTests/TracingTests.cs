@@ -61,9 +61,15 @@ public sealed partial class TracingTests
         using var response = await traced.Step.Client.SendAsync(request);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        var spans = await traced.Receiver.WaitForSpansAsync(s => s.Any(x => x.TraceId == traceId && x is { Service: "users", Kind: OtlpSpanKind.Server }), Bound);
+        var spans = await traced.Receiver.WaitForSpansAsync(
+            s => s.Any(x => x.TraceId == traceId && x is { Service: "users", Kind: OtlpSpanKind.Server })
+                && s.Any(x => x.TraceId == traceId && x is { Service: "gateway", Kind: OtlpSpanKind.Server }),
+            Bound);
         var gateway = Assert.Single(spans, s => s.TraceId == traceId && s is { Service: "gateway", Kind: OtlpSpanKind.Server });
         Assert.Equal(callerSpan, gateway.ParentSpanId);
+        var users = Assert.Single(spans, s => s.TraceId == traceId && s is { Service: "users", Kind: OtlpSpanKind.Server });
+        var proxied = Parent(spans, users);
+        Assert.Equal(("gateway", OtlpSpanKind.Client, gateway.SpanId), (proxied.Service, proxied.Kind, proxied.ParentSpanId));
     }
 
     [Fact]
@@ -71,7 +77,8 @@ public sealed partial class TracingTests
     {
         await using var traced = await TracedStep.StartAsync(new Dictionary<string, string>
         {
-            ["Resilience__Accounts__MinimumThroughput"] = "3",
+            // The account opened below is one successful call; the request's three failed attempts make four.
+            ["Resilience__Accounts__MinimumThroughput"] = "4",
             ["Resilience__Accounts__FailureRatio"] = "0.5",
             ["Resilience__Accounts__BreakDuration"] = "00:01:00",
         });

@@ -38,9 +38,9 @@ public static class Tracing
                 .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = request => !IsInfrastructureCall(request))
                 .AddOtlpExporter());
 
-        // Every log line written within a span names its trace and span (see TraceConsoleFormatter).
+        // Every log line written within a span names its trace and span: the console formatter "trace"
+        // that appsettings.json picks (Logging:Console:FormatterName).
         builder.Logging.AddConsoleFormatter<TraceConsoleFormatter, ConsoleFormatterOptions>();
-        builder.Services.Configure<ConsoleLoggerOptions>(options => options.FormatterName = TraceConsoleFormatter.FormatterName);
 
         // The exporter reports a collector it cannot reach only to EventSource: say it once in the log.
         builder.Services.AddHostedService<ExportFailureLog>();
