@@ -37,19 +37,13 @@ key="bench-key-$RANDOM"
 pids=()
 
 PATH="$PATH:/usr/sbin:/sbin" # nginx is installed there, which not every user's PATH holds
-# Every call stays on this machine: never through a web proxy set in the environment (curl and .NET
-# send even loopback calls to one unless NO_PROXY lists them).
-export no_proxy="${no_proxy:+$no_proxy,}127.0.0.1,localhost" NO_PROXY="${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost"
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 for tool in dotnet wrk nginx curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk nginx-light curl)" >&2; exit 1; }
 done
 
-for port in 18000 18002 18010 18080; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-    echo "bench: port $port is in use (a previous run still going?)" >&2
-    exit 1
-  fi
-done
+require_free_ports 18000 18002 18010 18080
 
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -119,10 +113,6 @@ curl -sf http://127.0.0.1:18080/api/accounts/1 >/dev/null || { echo "bench: ngin
 curl -sf http://127.0.0.1:18000/api/accounts/1 -H "X-Api-Key: $key" >/dev/null || { echo "bench: the gateway does not proxy" >&2; exit 1; }
 curl -sf http://127.0.0.1:18010/api/accounts/1 >/dev/null || { echo "bench: bare YARP does not proxy" >&2; exit 1; }
 
-rss_kb() { # sum of VmRSS over the processes matching a pattern
-  pgrep -f "$1" | while read -r pid; do awk '/VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
-}
-
 declare -A urls=(
   [direct]="http://127.0.0.1:18002/accounts/1"
   [nginx]="http://127.0.0.1:18080/api/accounts/1"
@@ -154,10 +144,6 @@ allocated_bytes() { # file: bytes the process has allocated so far, or nothing
 
 jit_ms() { # milliseconds all three .NET processes have spent compiling code so far
   cat "$work/accounts.probe" "$work/gateway.probe" "$work/yarp.probe" 2>/dev/null | awk '{ s += $5 } END { print s + 0 }'
-}
-
-cpu_ticks() { # sum of user+system clock ticks of the given pids
-  for pid in "$@"; do awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null; done | awk '{ s += $1 } END { print s + 0 }'
 }
 
 wrk_args() { # label [connections threads]
@@ -202,10 +188,6 @@ measure() {
   echo "$label $rps $(to_ms "$p50") $(to_ms "$p99") ${errors:-0} $cpu_us $bytes $((jit_after - jit_before))"
 }
 
-to_ms() { # wrk prints 812.00us, 1.23ms or 1.02s
-  awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
-}
-
 : >"$work/summary"
 # Warm-up: the .NET processes compile their hot code twice over (tiered JIT: a quick version first,
 # an optimized one once a method has run often), on the same two cores the load runs on. Under load
@@ -237,11 +219,6 @@ measure_rounds() { # file [rate]: one line per path and round, appended to the f
   done
 }
 
-# On a virtual machine the hypervisor may give part of the cores' time to other guests ("steal");
-# the report says how much, since a disturbed run has lower and more scattered figures.
-cpu_times() { # steal and total clock ticks of all cores so far
-  awk '/^cpu / { total = 0; for (i = 2; i <= NF; i++) total += $i; print $9, total }' /proc/stat 2>/dev/null || echo "0 0"
-}
 read -r steal_before total_before < <(cpu_times)
 
 echo "Measuring: $rounds rounds of ${duration}s per path, $connections connections, $threads wrk threads, on $(nproc) cores ..."
@@ -266,7 +243,7 @@ for label in direct nginx gateway yarp; do
 done
 
 read -r steal_after total_after < <(cpu_times)
-steal=$(awk -v s="$((steal_after - steal_before))" -v t="$((total_after - total_before))" 'BEGIN { if (t > 0) printf "%.1f%%", 100 * s / t; else print "unknown" }')
+steal=$(steal_share "$steal_before" "$total_before" "$steal_after" "$total_after")
 
 gateway_rss=$(rss_kb "Gateway.dll")
 yarp_rss=$(rss_kb "BareProxy.dll")

@@ -63,14 +63,7 @@ public sealed partial class BenchmarkTests
         Assert.Contains("gateway/nginx  throughput:", File.ReadAllText(saved));
         // How much of the machine the hypervisor gave away meanwhile, read from /proc/stat.
         Assert.Matches(@"CPU time stolen by the hypervisor while measuring: [0-9]+\.[0-9]%", output);
-        var outputLines = output.Split('\n').Select(Words).ToList();
-        foreach (var line in ReadmeReport())
-        {
-            // Same words, any figures: each figure of the README line may be any number in the output.
-            var shape = new Regex("^" + string.Join(" ", Words(line).Split(' ').Select(word =>
-                string.Join(@"[-+]?[0-9]+(\.[0-9]+)?", Figure().Split(word).Select(Regex.Escape)))) + "$");
-            Assert.True(outputLines.Any(shape.IsMatch), $"bench/README.md shows a line the script does not print: {line}\n{output}");
-        }
+        ReportShape.AssertPrinted(ReportShape.ReadmeReport("## Results"), output);
 
         Directory.Delete(results, recursive: true);
     }
@@ -120,16 +113,6 @@ public sealed partial class BenchmarkTests
         return rows;
     }
 
-    /// <summary>The lines of the report bench/README.md shows under "## Results".</summary>
-    private static IEnumerable<string> ReadmeReport()
-    {
-        var readme = File.ReadAllText(Path.Combine(Repo.Root, "bench", "README.md"));
-        var results = readme[readme.IndexOf("## Results", StringComparison.Ordinal)..];
-        var block = ReportBlock().Match(results);
-        Assert.True(block.Success, "bench/README.md has no ```text report under ## Results");
-        return block.Groups["report"].Value.Split('\n').Select(l => l.TrimEnd()).Where(l => l.Length > 0);
-    }
-
     private static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan timeout, Dictionary<string, string> environment, params string[] args)
     {
         var result = await Shell.RunAsync("bash", [Path.Combine("bench", "run.sh"), .. args], timeout, environment: environment);
@@ -144,13 +127,4 @@ public sealed partial class BenchmarkTests
 
     [GeneratedRegex(@"paced load \((?<rate>[0-9]+) requests/s offered")]
     private static partial Regex PacedOffer();
-
-    private static string Words(string line) => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-
-    /// <summary>A figure in a word: "4391", "+3.173", "0.81" in "0.81x", "0.80" in "(target:...0.80x)".</summary>
-    [GeneratedRegex(@"(?<=^|\()[-+]?[0-9]+(?:\.[0-9]+)?")]
-    private static partial Regex Figure();
-
-    [GeneratedRegex(@"```text\n(?<report>.*?)```", RegexOptions.Singleline)]
-    private static partial Regex ReportBlock();
 }

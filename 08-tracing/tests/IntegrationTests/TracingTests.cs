@@ -22,7 +22,8 @@ public sealed partial class TracingTests
         using var response = await traced.Step.Client.GetAsync($"/api/users/{id}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
 
-        var trace = await traced.WaitForTraceAsync(spans => spans.Any(s => s is { Service: "accounts", Name: "accounts.list" }) && spans.Any(s => s is { Service: "gateway", ParentSpanId: null }), $"/api/users/{id}");
+        // Seven spans, from three services exporting each in its own batches.
+        var trace = await traced.WaitForTraceAsync(spans => spans.Count >= 7, $"/api/users/{id}");
         var root = Assert.Single(trace, s => s.ParentSpanId is null);
         Assert.Equal(("gateway", OtlpSpanKind.Server), (root.Service, root.Kind));
         Assert.Equal("200", root.Attribute("http.response.status_code"));
@@ -47,6 +48,11 @@ public sealed partial class TracingTests
         var list = Assert.Single(trace, s => s.Name == "accounts.list");
         Assert.Equal((accountsServer.SpanId, id.ToString()), (list.ParentSpanId, list.Attribute("user.id")));
         Assert.All(trace, s => Assert.Equal(root.TraceId, s.TraceId));
+
+        // The README draws this trace as Jaeger shows it: exactly these spans, each under its parent.
+        var readme = File.ReadAllText(Path.Combine(StepPaths.StepDirectory, "README.md"));
+        var drawn = Draw(trace, root);
+        Assert.True(readme.Contains(drawn, StringComparison.Ordinal), $"README.md does not draw the trace as exported:\n{drawn}");
     }
 
     [Fact]
@@ -121,7 +127,9 @@ public sealed partial class TracingTests
         var line = await traced.Step.Users.WaitForLogAsync($"Created user {id}", Bound);
         var ids = LoggedIds().Match(line);
         Assert.True(ids.Success, $"no trace and span in: {line}");
-        var spans = await traced.Receiver.WaitForSpansAsync(s => s.Any(x => x.SpanId == ids.Groups["span"].Value), Bound);
+        var spans = await traced.Receiver.WaitForSpansAsync(
+            s => s.Any(x => x.SpanId == ids.Groups["span"].Value) && s.Any(x => x.TraceId == ids.Groups["trace"].Value && x is { Service: "gateway", ParentSpanId: null }),
+            Bound);
         var create = Assert.Single(spans, s => s.SpanId == ids.Groups["span"].Value);
         Assert.Equal(("users.create", ids.Groups["trace"].Value), (create.Name, create.TraceId));
         Assert.Contains(spans, s => s.TraceId == create.TraceId && s is { Service: "gateway", ParentSpanId: null });
@@ -131,6 +139,14 @@ public sealed partial class TracingTests
         var problem = await Problem.AssertAsync(missing, HttpStatusCode.NotFound);
         var traceId = problem.GetProperty("traceId").GetString()!.Split('-')[1];
         await traced.Receiver.WaitForSpansAsync(s => s.Any(x => x.TraceId == traceId && x is { Service: "gateway", ParentSpanId: null }), Bound);
+
+        // The gateway's own ProblemDetails too (no API key: 401), in the caller's trace.
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/users/1");
+        request.Headers.Add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+        using var anonymous = new HttpClient { BaseAddress = traced.Step.Gateway.BaseAddress };
+        using var refused = await anonymous.SendAsync(request);
+        var unauthorized = await Problem.AssertAsync(refused, HttpStatusCode.Unauthorized);
+        Assert.Matches("^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$", unauthorized.GetProperty("traceId").GetString());
     }
 
     [Theory]
@@ -177,6 +193,24 @@ public sealed partial class TracingTests
 
     [GeneratedRegex(@"\[trace (?<trace>[0-9a-f]{32}) span (?<span>[0-9a-f]{16})\]")]
     private static partial Regex LoggedIds();
+
+    /// <summary>The trace as a tree, children in the order they started: "name  (service, kind)" per span.</summary>
+    private static string Draw(IReadOnlyList<ReceivedSpan> trace, ReceivedSpan root)
+    {
+        var lines = new List<string>();
+        void Add(ReceivedSpan span, int depth)
+        {
+            var indent = depth == 0 ? "" : new string(' ', 2 * (depth - 1)) + "└ ";
+            lines.Add($"{indent}{span.Name}  ({span.Service}, {span.Kind.ToString().ToLowerInvariant()})");
+            foreach (var child in trace.Where(s => s.ParentSpanId == span.SpanId).OrderBy(s => s.Start))
+            {
+                Add(child, depth + 1);
+            }
+        }
+
+        Add(root, 0);
+        return string.Join('\n', lines);
+    }
 
     private static ReceivedSpan Parent(IReadOnlyList<ReceivedSpan> trace, ReceivedSpan span) =>
         Assert.Single(trace, s => s.SpanId == span.ParentSpanId);

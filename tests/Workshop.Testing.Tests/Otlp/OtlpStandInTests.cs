@@ -189,6 +189,33 @@ public sealed class OtlpStandInTests
         Assert.Empty(receiver.Spans);
     }
 
+    [Fact]
+    public async Task CountingOnly_OnAGivenPort_DecodesAndCountsEverySpan_AndKeepsNone()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        await using var receiver = await OtlpStandIn.StartAsync(port, keepSpans: false);
+        Assert.Equal(port, receiver.BaseAddress.Port);
+        using var source = new ActivitySource($"contract-{Guid.NewGuid():N}");
+        using var tracing = Tracing(receiver, source.Name, "counted-service");
+        for (var i = 0; i < 3; i++)
+        {
+            using (source.StartActivity($"span {i}"))
+            {
+            }
+        }
+
+        Assert.True(tracing.ForceFlush(10_000));
+        Assert.Equal(3, receiver.SpanCount);
+        Assert.Equal(3, receiver.Requests);
+        Assert.Empty(receiver.Spans);
+    }
+
     /// <summary>A tracer provider that exports each span at once over http/protobuf to the stand-in, as the services' exporter does.</summary>
     private static TracerProvider Tracing(OtlpStandIn receiver, string source, string service, int timeoutMilliseconds = 10_000)
     {

@@ -34,9 +34,11 @@ public sealed class OtlpStandIn : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
     private readonly SemaphoreSlim _received = new(0);
+    private readonly bool _keepSpans;
     private int _requests;
+    private long _spanCount;
 
-    private OtlpStandIn(WebApplication app) => _app = app;
+    private OtlpStandIn(WebApplication app, bool keepSpans) => (_app, _keepSpans) = (app, keepSpans);
 
     /// <summary>The receiver's address: what <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> names (the exporter adds <c>/v1/traces</c>).</summary>
     public Uri BaseAddress { get; private set; } = null!;
@@ -47,18 +49,26 @@ public sealed class OtlpStandIn : IAsyncDisposable
     /// <summary>Export requests received, answered or not.</summary>
     public int Requests => Volatile.Read(ref _requests);
 
+    /// <summary>Spans decoded and accepted so far, kept or not.</summary>
+    public long SpanCount => Interlocked.Read(ref _spanCount);
+
     /// <summary>How the receiver answers the next export requests; <see cref="OtlpFault.None"/> by default.</summary>
     public OtlpFault Fault { get; set; } = OtlpFault.None;
 
-    public static async Task<OtlpStandIn> StartAsync()
+    /// <param name="port">The port on 127.0.0.1; 0: a free one.</param>
+    /// <param name="keepSpans">
+    /// False: decode every span and count it (<see cref="SpanCount"/>) but keep none, for a long run
+    /// under load (the benchmark), where keeping them all would fill the memory.
+    /// </param>
+    public static async Task<OtlpStandIn> StartAsync(int port = 0, bool keepSpans = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         // A batch of spans with their attributes: well under a few megabytes.
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 8 * 1024 * 1024);
         var app = builder.Build();
-        var standIn = new OtlpStandIn(app);
+        var standIn = new OtlpStandIn(app, keepSpans);
         app.MapPost("/v1/traces", standIn.ExportAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
@@ -155,7 +165,13 @@ public sealed class OtlpStandIn : IAsyncDisposable
             {
                 foreach (var span in scopeSpans.Spans)
                 {
-                    _spans.Enqueue(ReceivedSpan.From(span, resource, scopeSpans.Scope?.Name ?? ""));
+                    var received = ReceivedSpan.From(span, resource, scopeSpans.Scope?.Name ?? "");
+                    if (_keepSpans)
+                    {
+                        _spans.Enqueue(received);
+                    }
+
+                    Interlocked.Increment(ref _spanCount);
                 }
             }
         }
