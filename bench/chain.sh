@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # What tracing costs (step 08): the chain gateway -> users -> accounts at step 08, every span exported
 # over OTLP/HTTP to a receiver that decodes them (bench/OtlpSink), against the same chain at step 07,
-# which has no tracing. One run, both chains side by side, the same request on each:
+# which has no tracing; and step 08 again keeping one trace in ten (08s: OTEL_TRACES_SAMPLER), to show
+# what sampling buys. One run, the three chains side by side, the same request on each:
 #   GET /api/users/1 with X-Api-Key: the gateway proxies it to users, which asks accounts for the
 #   user's balance. At step 08 that request is one trace of seven spans.
 # Two loads, each chain measured in the same run, rounds alternating between the chains:
 #   full:  wrk's closed loop, 32 connections sending as fast as answers come: requests/s, p50/p99,
 #          CPU time and bytes allocated per request (the three services together), spans received
-#          per request, and the ratio 08/07 (target: at least 0.90x).
-#   paced: the same fixed rate on both chains, half of what the slower one managed at full load:
+#          per request, and the ratios 08/07 (target: at least 0.90x) and 08s/07.
+#   paced: the same fixed rate on every chain, half of what the slowest managed at full load:
 #          p50/p99, and what tracing adds at p99.
 # Before it measures, it warms each chain up until its .NET processes have stopped compiling code.
-# Everything runs on loopback, on ports 18100-18102, 18200-18202 and 18318.
+# Everything runs on loopback, on ports 18100-18102, 18200-18202, 18300-18302 and 18318.
 #
 # Usage: bench/chain.sh [duration-seconds] [connections] [rounds]     (defaults: 10 32 3)
 # Needs: the .NET SDK, wrk, curl (apt-get install wrk curl).
@@ -38,7 +39,7 @@ source "$root/bench/lib.sh"
 for tool in dotnet wrk curl; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is not installed (apt-get install wrk curl)" >&2; exit 1; }
 done
-require_free_ports 18100 18101 18102 18200 18201 18202 18318
+require_free_ports 18100 18101 18102 18200 18201 18202 18300 18301 18302 18318
 
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -47,8 +48,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-declare -A folder_of=([07]="$root/07-circuit-breaker" [08]="$root/08-tracing")
-declare -A base_of=([07]=18100 [08]=18200)
+chains=(07 08 08s)
+declare -A folder_of=([07]="$root/07-circuit-breaker" [08]="$root/08-tracing" [08s]="$root/08-tracing")
+declare -A base_of=([07]=18100 [08]=18200 [08s]=18300)
 for chain in 07 08; do
   echo "Building $(basename "${folder_of[$chain]}") (Release) ..."
   for project in Accounts Users Gateway; do
@@ -87,11 +89,13 @@ pids+=("$!")
 pid_of[receiver]=$!
 wait_for receiver "http://127.0.0.1:18318/"
 
-for chain in 07 08; do
+for chain in "${chains[@]}"; do
   base=${base_of[$chain]}
   # No Consul in the benchmark (nor in the tests): each service finds the next at the address given here.
   tracing=()
-  [ "$chain" = 08 ] && tracing=("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18318")
+  [ "$chain" = 07 ] || tracing=("OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:18318")
+  # 08s: the gateway keeps one trace in ten that start there; users and accounts follow its decision.
+  [ "$chain" = 08s ] && tracing+=("OTEL_TRACES_SAMPLER=parentbased_traceidratio" "OTEL_TRACES_SAMPLER_ARG=0.1")
   start "$chain" Accounts $((base + 2)) "Database__Path=$work/$chain-accounts.db" "${tracing[@]}"
   start "$chain" Users $((base + 1)) "Database__Path=$work/$chain-users.db" "Services__accounts__http__0=http://127.0.0.1:$((base + 2))" "${tracing[@]}"
   start "$chain" Gateway "$base" "ApiKey__Keys__0=$key" "Services__users__http__0=http://127.0.0.1:$((base + 1))" \
@@ -149,7 +153,7 @@ warmup_rounds=12
 declare -A warmed=()
 still_compiling=()
 echo "Warming up each chain until its .NET processes stop compiling code (rounds of ${duration}s, at most $warmup_rounds) ..."
-for chain in 07 08; do
+for chain in "${chains[@]}"; do
   for round in $(seq 1 "$warmup_rounds"); do
     read -r _ rps _ _ _ _ _ _ jit _ < <(measure "$chain" "$duration")
     echo "  warm-up $chain, round $round: $rps requests/s, $jit ms compiling"
@@ -161,7 +165,7 @@ done
 
 measure_rounds() { # file [rate]: one line per chain and round, appended to the file
   for round in $(seq 1 "$rounds"); do
-    for chain in 07 08; do
+    for chain in "${chains[@]}"; do
       line=$(measure "$chain" "$duration" "${2:-}")
       echo "  round $round: $line"
       echo "$line" >>"$1"
@@ -177,7 +181,7 @@ measure_rounds "$work/full"
 slowest=$(awk '{ n[$1]++; rps[$1] += $2 } END { min = -1; for (k in n) { r = rps[k] / n[k]; if (min < 0 || r < min) min = r } print int(min) }' "$work/full")
 offered=$(( slowest / 2 / 100 * 100 ))
 [ "$offered" -ge 100 ] || offered=100
-echo "Measuring paced load: $offered requests/s on each chain (half the slower chain's throughput), $rounds rounds of ${duration}s ..."
+echo "Measuring paced load: $offered requests/s on each chain (half the slowest chain's throughput), $rounds rounds of ${duration}s ..."
 : >"$work/paced"
 measure_rounds "$work/paced" $(( offered / threads ))
 read -r steal_after total_after < <(cpu_times)
@@ -190,8 +194,8 @@ rss() { # chain: resident memory of its three services, MB
 report="$results/chain-$(date -u +%Y%m%dT%H%M%SZ).txt"
 awk -v connections="$connections" -v offered="$offered" -v cores="$(nproc)" \
   -v steal="$(steal_share "$steal_before" "$total_before" "$steal_after" "$total_after")" \
-  -v warmup="07 ${warmed[07]}, 08 ${warmed[08]}" -v unwarmed="${still_compiling[*]:-}" \
-  -v rss07="$(rss 07)" -v rss08="$(rss 08)" -v rss_receiver="$(( $(rss_kb "OtlpSink.dll") / 1024 ))" '
+  -v warmup="07 ${warmed[07]}, 08 ${warmed[08]}, 08s ${warmed[08s]}" -v unwarmed="${still_compiling[*]:-}" \
+  -v rss07="$(rss 07)" -v rss08="$(rss 08)" -v rss08s="$(rss 08s)" -v rss_receiver="$(( $(rss_kb "OtlpSink.dll") / 1024 ))" '
   FNR == 1 { file++ }
   file == 1 { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; err[$1] += $5; cpu[$1] += $6; alloc[$1] += $7; spans[$1] += $8; jit[$1] += $9; rcpu[$1] += $10 }
   file == 2 { pn[$1]++; prps[$1] += $2; pp50[$1] += $3; pp99[$1] += $4; perr[$1] += $5 }
@@ -200,18 +204,24 @@ awk -v connections="$connections" -v offered="$offered" -v cores="$(nproc)" \
     for (k in pn) { prps[k] /= pn[k]; pp50[k] /= pn[k]; pp99[k] /= pn[k] }
     printf "full load (%s connections, as fast as answers come, mean of the rounds):\n", connections
     printf "%-6s %12s %10s %10s %8s %16s %18s %14s %8s\n", "chain", "requests/s", "p50 ms", "p99 ms", "non-2xx", "cpu us/request", "alloc B/request", "spans/request", "jit ms"
-    for (i = 7; i <= 8; i++) { k = sprintf("%02d", i); printf "%-6s %12.0f %10.3f %10.3f %8d %16.0f %18.0f %14.2f %8.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k], alloc[k], spans[k], jit[k] }
+    split("07 08 08s", order, " ")
+    for (i = 1; i <= 3; i++) { k = order[i]; printf "%-6s %12.0f %10.3f %10.3f %8d %16.0f %18.0f %14.2f %8.0f\n", k, rps[k], p50[k], p99[k], err[k], cpu[k], alloc[k], spans[k], jit[k] }
     printf "(cpu and alloc per request: gateway, users and accounts together; spans: received by the OTLP\n"
-    printf " receiver; the receiver itself spent %.0f us of cpu per request of chain 08, decoding)\n\n", rcpu["08"]
+    printf " receiver; the receiver itself spent %.0f us of cpu per request of chain 08, decoding;\n", rcpu["08"]
+    printf " 08s: step 08 keeping one trace in ten)\n\n"
     printf "08/07 throughput:   %.2fx   (target: at least 0.90x)\n", rps["08"] / rps["07"]
+    printf "08s/07 throughput:  %.2fx   (one trace in ten kept)\n", rps["08s"] / rps["07"]
     printf "08 p99 over 07:     %+.3f ms\n", p99["08"] - p99["07"]
+    printf "08s p99 over 07:    %+.3f ms\n", p99["08s"] - p99["07"]
     printf "\npaced load (%s requests/s offered on each chain, %s connections, mean of the rounds):\n", offered, connections
     printf "%-6s %12s %10s %10s %8s\n", "chain", "requests/s", "p50 ms", "p99 ms", "non-2xx"
-    for (i = 7; i <= 8; i++) { k = sprintf("%02d", i); printf "%-6s %12.0f %10.3f %10.3f %8d\n", k, prps[k], pp50[k], pp99[k], perr[k] }
+    for (i = 1; i <= 3; i++) { k = order[i]; printf "%-6s %12.0f %10.3f %10.3f %8d\n", k, prps[k], pp50[k], pp99[k], perr[k] }
     printf "08 p99 over 07:     %+.3f ms\n", pp99["08"] - pp99["07"]
-    printf "\nsampling: every trace kept and exported (parent-based always-on, OpenTelemetry'"'"'s default), in batches of up to 512 spans\n"
-    printf "resident memory after the run: chain 07 %s MB, chain 08 %s MB (three services each), OTLP receiver %s MB\n", rss07, rss08, rss_receiver
-    printf "machine: %s cores, shared by wrk, both chains and the receiver; CPU time stolen by the hypervisor while measuring: %s\n", cores, steal
+    printf "08s p99 over 07:    %+.3f ms\n", pp99["08s"] - pp99["07"]
+    printf "\nsampling: 08 keeps and exports every trace (parent-based always-on, OpenTelemetry'"'"'s default, as shipped),\n"
+    printf "08s one in ten (parentbased_traceidratio 0.1); both export in batches of up to 512 spans\n"
+    printf "resident memory after the run: chain 07 %s MB, chain 08 %s MB, chain 08s %s MB (three services each), OTLP receiver %s MB\n", rss07, rss08, rss08s, rss_receiver
+    printf "machine: %s cores, shared by wrk, the chains and the receiver; CPU time stolen by the hypervisor while measuring: %s\n", cores, steal
     printf "warm-up: rounds per chain until one spent under 1%% of its time compiling code: %s\n", warmup
     if (unwarmed != "") printf "(%s: still compiling after the last warm-up round, so their figures include the compiler)\n", unwarmed
   }' "$work/full" "$work/paced" | tee "$report"
