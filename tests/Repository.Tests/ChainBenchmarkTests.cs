@@ -19,7 +19,7 @@ public sealed partial class ChainBenchmarkTests
         var results = Directory.CreateTempSubdirectory("bench-results-").FullName;
 
         var result = await Shell.RunAsync("bash", [Path.Combine("bench", "chain.sh"), "1", "4", "1"], TimeSpan.FromMinutes(6),
-            environment: new() { ["BENCH_RESULTS_DIR"] = results });
+            environment: new Dictionary<string, string> { ["BENCH_RESULTS_DIR"] = results });
         var output = result.Output + result.Errors;
 
         Assert.True(result.ExitCode == 0, output);

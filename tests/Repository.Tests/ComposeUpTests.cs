@@ -188,6 +188,10 @@ public sealed partial class ComposeUpTests
             case "hashicorp/consul":
                 var consul = await Workshop.Testing.Consul.ConsulStandIn.StartAsync();
                 return (consul, consul.Port);
+            case "jaegertracing/jaeger":
+                // Jaeger's part the services meet: its OTLP/HTTP receiver.
+                var jaeger = await Workshop.Testing.Otlp.OtlpStandIn.StartAsync();
+                return (jaeger, jaeger.BaseAddress.Port);
             default:
                 Assert.Fail($"{service.Name} runs the image {service.Image}, which this test has no stand-in for; teach it one");
                 return default;
