@@ -149,6 +149,23 @@ public sealed partial class TracingTests
         Assert.Matches("^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$", unauthorized.GetProperty("traceId").GetString());
     }
 
+    [Fact]
+    public async Task TheSpans_GoToTheCollectorDirectly_WhenAWebProxyIsSetInTheEnvironment()
+    {
+        // A proxy in every service's environment that answers everything with a 502: .NET would send
+        // even the export to a loopback collector there. The spans must reach the receiver regardless.
+        await using var proxy = StandInServer.Answering("502 Bad Gateway", "text/plain", "the proxy cannot reach the collector");
+        await using var traced = await TracedStep.StartAsync(ConnectTests.WebProxy(proxy.BaseAddress));
+        var id = await traced.CreateUserWithAccountAsync(5m);
+
+        using var response = await traced.Step.Client.GetAsync($"/api/users/{id}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        var trace = await traced.WaitForTraceAsync(spans => spans.Count >= 7, $"/api/users/{id}");
+        Assert.Equal(["accounts", "gateway", "users"], trace.Select(s => s.Service).Distinct().Order());
+        Assert.Empty(proxy.Requests);
+    }
+
     [Theory]
     [InlineData("nothing listens")]
     [InlineData("503")]

@@ -38,6 +38,10 @@ public static class Tracing
                 .AddHttpClientInstrumentation(options => options.FilterHttpRequestMessage = request => !IsInfrastructureCall(request))
                 .AddOtlpExporter());
 
+        // The exporter takes its HttpClient from this named client. The collector is the system's own,
+        // like the services and Consul: reached directly, never through a web proxy of the environment.
+        builder.Services.AddHttpClient("OtlpTraceExporter").UseSocketsHttpHandler((handler, _) => handler.UseProxy = false);
+
         // Every log line written within a span names its trace and span: the console formatter "trace"
         // that appsettings.json picks (Logging:Console:FormatterName).
         builder.Logging.AddConsoleFormatter<TraceConsoleFormatter, ConsoleFormatterOptions>();
