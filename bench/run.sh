@@ -24,7 +24,9 @@ case "${1:-}" in -h | --help) echo "$usage"; exit 0 ;; esac
 duration="${1:-10}"
 connections="${2:-32}"
 rounds="${3:-3}"
-for value in "$duration" "$connections" "$rounds"; do
+# At most this many warm-up rounds (BENCH_WARMUP_ROUNDS; the tests' short run needs only a few).
+warmup_rounds="${BENCH_WARMUP_ROUNDS:-12}"
+for value in "$duration" "$connections" "$rounds" "$warmup_rounds"; do
   [[ "$value" =~ ^[1-9][0-9]*$ ]] || { echo "bench: '$value' is not a whole number above 0; $usage" >&2; exit 2; }
 done
 threads=2
@@ -194,7 +196,6 @@ measure() {
 # that takes a minute or more, and a round measured meanwhile shows the compiler, not the proxy. So
 # each path is loaded in rounds until one spends under 1% of its time compiling (all .NET processes
 # together: accounts serves every path), at most warmup_rounds rounds.
-warmup_rounds=12
 declare -A warmed=()
 still_compiling=()
 echo "Warming up each path until the .NET processes stop compiling code (rounds of ${duration}s, at most $warmup_rounds) ..."

@@ -23,7 +23,7 @@ public sealed partial class BenchmarkTests
         Tools.Require("apt-get install wrk nginx-light curl", "wrk", "nginx", "curl");
         var results = Directory.CreateTempSubdirectory("bench-results-").FullName;
 
-        var (exitCode, output) = await RunAsync(TimeSpan.FromMinutes(5), new() { ["BENCH_RESULTS_DIR"] = results }, "1", "4", "1");
+        var (exitCode, output) = await RunAsync(TimeSpan.FromMinutes(5), new() { ["BENCH_RESULTS_DIR"] = results, ["BENCH_WARMUP_ROUNDS"] = "2" }, "1", "4", "1"); // its figures are not read
 
         Assert.True(exitCode == 0, output);
         var full = Table(output, "full load (");
