@@ -267,6 +267,10 @@ public sealed partial class ComposeUpTests
         }
 
         start.Environment["ASPNETCORE_HTTP_PORTS"] = ports[service.Name].ToString();
+        foreach (var (key, value) in LoadedMachine.Environment)
+        {
+            start.Environment[key] = value;
+        }
 
         var log = new StringBuilder();
         var process = Process.Start(start)!;

@@ -273,11 +273,11 @@ public sealed class WorkshopUpTests
         var step = Repo.Step(folder);
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         var ports = FreePorts(step);
-        // Builds run beside this test, and users' first call to a cold accounts can outlast the classroom
-        // attempt timeout (1 s, step 07 on): a retried timeout would count towards the circuit the README
-        // opens on cue. The README's commands never wait on accounts, so a longer one changes no output.
-        ports["Resilience__Accounts__AttemptTimeout"] = "00:00:10";
-        ports["Resilience__Accounts__Timeout"] = "00:00:30";
+        foreach (var (key, value) in LoadedMachine.Environment)
+        {
+            ports[key] = value;
+        }
+
         await using var up = await UpAsync(step, data, ports);
 
         // Each service says where it moved to.
