@@ -3,6 +3,7 @@ using System.Text.Json;
 
 namespace IntegrationTests;
 
+[Lesson("01-starter")]
 public sealed class AccountsApiTests(AccountsFixture fixture) : IClassFixture<AccountsFixture>
 {
     private readonly HttpClient _client = fixture.Client;

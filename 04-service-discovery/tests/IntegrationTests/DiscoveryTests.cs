@@ -8,6 +8,7 @@ namespace IntegrationTests;
 /// Step 04's lesson: instances register in Consul, users finds accounts through it, and follows as
 /// instances come, go, crash, and as Consul itself fails.
 /// </summary>
+[Lesson("04-service-discovery")]
 public sealed class DiscoveryTests
 {
     private const string InstanceHeader = "X-Accounts-Instance";

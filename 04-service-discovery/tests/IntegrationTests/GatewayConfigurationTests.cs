@@ -4,6 +4,7 @@ using System.Net;
 namespace IntegrationTests;
 
 /// <summary>The gateway's routes and keys live in configuration: YARP applies an edited route while it runs, and keys add up across sources.</summary>
+[Lesson("03-api-gateway")]
 public sealed class GatewayConfigurationTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace IntegrationTests;
 /// The gateway: routing from configuration, an API key at the edge, one aggregated call in JSON or XML,
 /// a correlation id end to end. One running step is shared by the tests; each creates its own data.
 /// </summary>
+[Lesson("03-api-gateway")]
 public sealed class GatewayTests(GatewayFixture fixture) : IClassFixture<GatewayFixture>
 {
     private readonly GatewayStep _step = fixture.Step;

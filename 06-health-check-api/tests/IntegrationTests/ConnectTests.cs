@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace IntegrationTests;
 
 /// <summary>users calls accounts over HTTP: the joined answer, and a clear 503 or 502 when accounts cannot give one.</summary>
+[Lesson("02-connect")]
 public sealed class ConnectTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using System.Xml.Linq;
 namespace IntegrationTests;
 
 /// <summary>The gateway with a stand-in behind it: what it forwards, that it calls in parallel, and how it fails.</summary>
+[Lesson("03-api-gateway")]
 public sealed class GatewayFailureTests
 {
     private const string JsonType = "application/json";

@@ -9,6 +9,7 @@ namespace IntegrationTests;
 /// route by readiness. An instance whose database goes away turns unready, loses its traffic, keeps
 /// its data, and gets its traffic back once the database returns.
 /// </summary>
+[Lesson("06-health-check-api")]
 public sealed class HealthTests
 {
     [Fact]

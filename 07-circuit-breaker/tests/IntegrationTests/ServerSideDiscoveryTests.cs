@@ -9,6 +9,7 @@ namespace IntegrationTests;
 /// destinations from Consul while it runs: instances that register get traffic, instances that leave
 /// or turn critical lose it, a change is applied once, and a failing Consul changes nothing.
 /// </summary>
+[Lesson("05-server-side-service-discovery")]
 public sealed class ServerSideDiscoveryTests
 {
     private const string Applied = "Routing ";

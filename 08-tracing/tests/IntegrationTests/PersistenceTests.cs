@@ -3,6 +3,7 @@ using System.Net;
 namespace IntegrationTests;
 
 /// <summary>Each service keeps its data in its own SQLite file, so a restart loses nothing.</summary>
+[Lesson("01-starter")]
 public sealed class PersistenceTests
 {
     [Fact]

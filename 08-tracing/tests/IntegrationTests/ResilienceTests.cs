@@ -8,6 +8,7 @@ namespace IntegrationTests;
 /// Users' calls to accounts through the Polly pipeline: real processes, accounts made to fail or hang
 /// with its fault switch, and the calls counted where they arrive (at accounts).
 /// </summary>
+[Lesson("07-circuit-breaker")]
 public sealed class ResilienceTests
 {
     [Fact]

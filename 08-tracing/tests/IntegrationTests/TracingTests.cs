@@ -9,6 +9,7 @@ namespace IntegrationTests;
 /// One request, one trace: the gateway, users and accounts export their spans over OTLP/HTTP to the
 /// stand-in receiver, which decodes what they really sent.
 /// </summary>
+[Lesson("08-tracing")]
 public sealed partial class TracingTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(15);

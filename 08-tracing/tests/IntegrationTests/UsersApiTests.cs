@@ -3,6 +3,7 @@ using System.Text.Json;
 
 namespace IntegrationTests;
 
+[Lesson("01-starter")]
 public sealed class UsersApiTests(UsersFixture fixture) : IClassFixture<UsersFixture>
 {
     private readonly HttpClient _client = fixture.Client;
