@@ -108,7 +108,7 @@ public sealed partial class ComposeUpTests
                 if (!service.IsBuilt)
                 {
                     // Infrastructure from an image that cannot run here: its stand-in from the test library.
-                    var (standIn, port) = await StartStandInAsync(service);
+                    var (standIn, port) = await StartStandInAsync(compose, service, ports);
                     standIns.Add(standIn);
                     ports[service.Name] = port;
                     continue;
@@ -194,7 +194,7 @@ public sealed partial class ComposeUpTests
     }
 
     /// <summary>The stand-ins this test can play an image service with, on a free port.</summary>
-    private static async Task<(IAsyncDisposable StandIn, int Port)> StartStandInAsync(ComposeService service)
+    private static async Task<(IAsyncDisposable StandIn, int Port)> StartStandInAsync(ComposeFile compose, ComposeService service, IReadOnlyDictionary<string, int> ports)
     {
         switch (service.Image?.Split(':')[0])
         {
@@ -205,10 +205,24 @@ public sealed partial class ComposeUpTests
                 // Jaeger's part the services meet: its OTLP/HTTP receiver.
                 var jaeger = await Workshop.Testing.Otlp.OtlpStandIn.StartAsync();
                 return (jaeger, jaeger.BaseAddress.Port);
+            case "prom/prometheus":
+                // The real program, on the configuration the file mounts, scraping the services started here.
+                var prometheus = await ComposePrometheus.StartAsync(compose, service, ports);
+                return (prometheus, prometheus.BaseAddress.Port);
+            case "grafana/grafana":
+                // Nothing calls Grafana: not the services, not the README's commands. What it is given
+                // (its data sources, the dashboard's queries) is checked against a real Prometheus by
+                // the step's MonitoringTests.
+                return (new NothingToStop(), WorkshopFolder.FreePort());
             default:
                 Assert.Fail($"{service.Name} runs the image {service.Image}, which this test has no stand-in for; teach it one");
                 return default;
         }
+    }
+
+    private sealed class NothingToStop : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>The built services, each after those it depends on, as compose starts them.</summary>

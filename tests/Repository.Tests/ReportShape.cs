@@ -33,8 +33,8 @@ internal static partial class ReportShape
 
     private static string Words(string line) => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
 
-    /// <summary>A figure in a word: "4391", "+3.173", "0.81" in "0.81x", "0.80" in "(target:...0.80x)".</summary>
-    [GeneratedRegex(@"(?<=^|\()[-+]?[0-9]+(?:\.[0-9]+)?")]
+    /// <summary>A figure in a word: "4391", "+3.173", "0.81" in "0.81x", "0.80" in "(target:...0.80x)", each of "148/179/158".</summary>
+    [GeneratedRegex(@"(?<=^|\(|/)[-+]?[0-9]+(?:\.[0-9]+)?")]
     private static partial Regex Figure();
 
     [GeneratedRegex(@"```text\n(?<report>.*?)```", RegexOptions.Singleline)]

@@ -271,6 +271,12 @@ public sealed class WorkshopUpTests
     public async Task Up_StartsTheStep_PrintsItsAddresses_PassesCheck_AndStopsOnCtrlC(string folder)
     {
         var step = Repo.Step(folder);
+        // Infrastructure the README shows running ("runs here, from prometheus") must be installed here.
+        foreach (var program in RunItTable(step).Select(l => System.Text.RegularExpressions.Regex.Match(l, @"runs here, from (\S+)$")).Where(m => m.Success))
+        {
+            Tools.Require($"apt-get install {program.Groups[1].Value}", program.Groups[1].Value);
+        }
+
         var data = Directory.CreateTempSubdirectory("workshop-up-").FullName;
         var ports = FreePorts(step);
         foreach (var (key, value) in LoadedMachine.Environment)

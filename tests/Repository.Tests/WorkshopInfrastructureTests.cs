@@ -19,6 +19,7 @@ public sealed class WorkshopInfrastructureTests
         Tools.Require("apt-get install nginx-light", "nginx");
         var port = WorkshopFolder.FreePort();
         var tracingPort = WorkshopFolder.FreePort();
+        var metricsPort = WorkshopFolder.FreePort();
         using var folder = WorkshopFolder.Create("infra", new Dictionary<string, string>
         {
             ["docker-compose.yml"] = $$"""
@@ -31,6 +32,14 @@ public sealed class WorkshopInfrastructureTests
                     x-workshop:
                       run: workshop-test-no-such-program --all-in-one
                       without: its traces go nowhere
+                  metrics:
+                    image: prom/prometheus:v3.13.0
+                    ports:
+                      - "{{metricsPort}}:9090"
+                    x-workshop:
+                      run: workshop-test-no-such-prometheus
+                      without: nothing is scraped
+                      install: install it with your package manager, and workshop up runs it
                 """,
             ["nginx.conf"] = NginxConfig(port),
         });
@@ -39,6 +48,8 @@ public sealed class WorkshopInfrastructureTests
         await up.WaitForOutputAsync("(Ctrl-C stops every service)", Starting);
 
         Assert.Contains($"[warn] tracing is not running and `workshop-test-no-such-program` is not installed, so {folder.Step} runs without it: its traces go nowhere. To add it: docker compose -f {folder.Step}/docker-compose.yml up -d tracing", up.Output);
+        // Where the compose file says how to install the program, that is the advice instead.
+        Assert.Contains($"[warn] metrics is not running and `workshop-test-no-such-prometheus` is not installed, so {folder.Step} runs without it: nothing is scraped. To add it: install it with your package manager, and workshop up runs it", up.Output);
         Assert.Matches(@"\[ok\]   web is ready \(\d+\.\d s\)", up.Output);
         Assert.Matches($@"\n  web +http://localhost:{port} +runs here, from nginx\n", up.Output);
         Assert.Matches($@"\n  tracing +localhost:{tracingPort} +not running: the step runs without it\n", up.Output);

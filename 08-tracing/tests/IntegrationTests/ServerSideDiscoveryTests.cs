@@ -222,6 +222,13 @@ public sealed class ServerSideDiscoveryTests
         await step.WaitForPassingAccountsAsync(replacement);
         await GatewayRoutesAccountsToAsync(step, replacement);
         await gateway.WaitForLogAsync($"accounts to 127.0.0.1:{replacement.BaseAddress.Port};", TimeSpan.FromSeconds(10));
+        // Each users instance learns the replacement from Consul on its own, and its first call to the
+        // new process is a cold one: both are waited for here, so that the gateway's 5 s limit on a
+        // busy machine measures neither.
+        foreach (var users in new[] { step.Users, secondUsers })
+        {
+            await UsersReachAsync(users, userId, replacement);
+        }
 
         using var overview = await step.GatewayClient.GetAsync($"/api/overview/{userId}");
         var body = await Json.ReadAsync(overview, HttpStatusCode.OK);
@@ -229,6 +236,27 @@ public sealed class ServerSideDiscoveryTests
         Assert.Equal(15m, body.GetProperty("accounts")[0].GetProperty("balance").GetDecimal());
         var viaUsers = await CallGatewayAsync(step, $"/api/users/{userId}", calls: 4, header: "X-Accounts-Instance");
         Assert.Equal([DiscoveryStep.IdOf(replacement)], viaUsers.Keys);
+    }
+
+    /// <summary>Asks users directly until it answers with the balance from <paramref name="accounts"/>.</summary>
+    private static async Task UsersReachAsync(ServiceProcess users, int userId, ServiceProcess accounts)
+    {
+        var expected = DiscoveryStep.IdOf(accounts);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var last = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            using var response = await users.Client.GetAsync($"/users/{userId}");
+            if (response.StatusCode == HttpStatusCode.OK && response.Headers.TryGetValues("X-Accounts-Instance", out var instance) && instance.Single() == expected)
+            {
+                return;
+            }
+
+            last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+            await Task.Delay(100);
+        }
+
+        Assert.Fail($"users at {users.BaseAddress} does not reach accounts {expected}; its last answer: {last}\n{users.Tail()}");
     }
 
     private static int AppliedCount(ServiceProcess gateway) =>

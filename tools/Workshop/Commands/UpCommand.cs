@@ -28,8 +28,6 @@ public static class UpCommand
             await RunningServices.EnsurePortFreeAsync(app.Name, app.Port, Ports.HowToMove(app.Name, app.HostPort, [step]));
         }
 
-        var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra);
-
         // Each service keeps its SQLite file in its project folder (data/), unless WORKSHOP_DATA_DIR
         // names another place, as the repository tests do to leave an attendee's data alone.
         var dataRoot = Environment.GetEnvironmentVariable("WORKSHOP_DATA_DIR");
@@ -58,12 +56,16 @@ public static class UpCommand
 
         if (fresh)
         {
-            foreach (var data in apps.Select(DataDirectory).Where(Directory.Exists))
+            // The services' databases, and what the infrastructure keeps in the step's data/ (Prometheus's).
+            var infraData = Path.Combine(step.Directory, "data");
+            foreach (var data in apps.Select(DataDirectory).Append(infraData).Where(Directory.Exists))
             {
                 Directory.Delete(data, recursive: true);
                 Ui.Info($"--fresh: removed {Path.GetRelativePath(step.Directory, data)}");
             }
         }
+
+        var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra, apps);
 
         await BuildAsync(step, apps);
 
@@ -116,7 +118,7 @@ public static class UpCommand
     /// hand), else run its program when installed, else go on without it where the step can, saying
     /// what is lost, else refuse, naming the command that starts it.
     /// </summary>
-    private static async Task<(List<LocalCommand> Local, Dictionary<string, string> Elsewhere)> PlanInfrastructureAsync(Step step, IReadOnlyList<InfraService> infra)
+    private static async Task<(List<LocalCommand> Local, Dictionary<string, string> Elsewhere)> PlanInfrastructureAsync(Step step, IReadOnlyList<InfraService> infra, IReadOnlyList<AppService> apps)
     {
         var local = new List<LocalCommand>();
         var elsewhere = new Dictionary<string, string>();
@@ -136,12 +138,12 @@ public static class UpCommand
             }
             else if (LocalCommand.ForInfra(service, step) is { } command)
             {
-                local.Add(command);
+                local.Add(InfraConfig.Apply(command, service, step, apps));
             }
             else if (service.Without is not null)
             {
                 var missing = program is null ? "workshop cannot run it without Docker" : $"`{program}` is not installed";
-                Ui.Warn($"{service.Name} is not running and {missing}, so {step.Folder} runs without it: {service.Without}. To add it: {compose}");
+                Ui.Warn($"{service.Name} is not running and {missing}, so {step.Folder} runs without it: {service.Without}. To add it: {service.Install ?? compose}");
                 elsewhere[service.Name] = "not running: the step runs without it";
             }
             else

@@ -46,13 +46,17 @@ public sealed record ServiceAddress(string Key, string Service, string Value, st
 ///   run: consul agent -dev -client 127.0.0.1     # the installed program and its arguments (in the step folder)
 ///   ready: http://localhost:8500/v1/status/leader  # answers 2xx once it serves (else: its port accepts connections)
 ///   without: the services find each other at their configured addresses   # only where the step serves without it: what changes
+///   config: prometheus    # where its configuration names the services at their documented addresses (see InfraConfig)
+///   install: sudo apt-get install prometheus   # how to get its program, where `docker compose up -d` alone would not do
 /// </code>
 /// The program runs in the step folder: what it writes belongs under data/, which git and
-/// `workshop diff` leave out.
+/// `workshop diff` leave out, and `workshop up --fresh` empties.
 /// </summary>
 /// <param name="Port">The default host port of its first mapping; 0 when it publishes none.</param>
 /// <param name="Run">The <c>run</c> line split into words as a shell would: the program first.</param>
-public sealed record InfraService(string Name, int Port, IReadOnlyList<string>? Run, string? Ready, string? Without)
+/// <param name="Config">A folder of the step whose files name the services as localhost:PORT; null when none does.</param>
+/// <param name="Install">How to install its program, said instead of the compose command where its container could not reach the services run here.</param>
+public sealed record InfraService(string Name, int Port, IReadOnlyList<string>? Run, string? Ready, string? Without, string? Config = null, string? Install = null)
 {
     /// <summary>The program of the <c>run</c> line, for messages.</summary>
     public string? Program => Run?[0];
@@ -111,7 +115,9 @@ public static partial class StepServices
                     name, ports.FirstOrDefault()?.Documented ?? 0,
                     local is null ? null : RunLine(step, name, Scalar(local, "run")),
                     local is null ? null : Scalar(local, "ready"),
-                    local is null ? null : Scalar(local, "without")));
+                    local is null ? null : Scalar(local, "without"),
+                    local is null ? null : Scalar(local, "config"),
+                    local is null ? null : Scalar(local, "install")));
             }
         }
 
