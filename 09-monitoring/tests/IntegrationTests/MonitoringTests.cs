@@ -61,6 +61,45 @@ public sealed class MonitoringTests
     }
 
     [Theory]
+    [InlineData("prometheus.yml")]
+    [InlineData("prometheus.local.yml")]
+    public async Task PrometheusConfiguration_PassesPromtool(string file)
+    {
+        Promtool.Require();
+        var check = await Promtool.CheckConfigAsync(Path.Combine(StepPaths.StepDirectory, "prometheus", file));
+        Assert.True(check.ExitCode == 0, check.ToString());
+        // It reads the step's alert rules, and they check too.
+        Assert.Contains("alerts.yml", check.Output);
+    }
+
+    [Fact]
+    public async Task AlertRules_PassPromtool_AndTheirUnitTestsCoverEveryAlert()
+    {
+        Promtool.Require();
+        var folder = Path.Combine(StepPaths.StepDirectory, "prometheus");
+        var rules = await Promtool.CheckRulesAsync(Path.Combine(folder, "alerts.yml"));
+        Assert.True(rules.ExitCode == 0, rules.ToString());
+
+        var tests = await Promtool.TestRulesAsync(Path.Combine(folder, "alerts.test.yml"));
+        Assert.True(tests.ExitCode == 0, tests.ToString());
+        Assert.Contains("SUCCESS", tests.Output);
+
+        // Each alert is tested both firing and quiet: an alert_rule_test that expects it, and one that expects nothing.
+        var yaml = new YamlStream();
+        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(folder, "alerts.test.yml"))));
+        var checks = ((YamlMappingNode)yaml.Documents[0].RootNode)["tests"].AllNodes.OfType<YamlMappingNode>()
+            .Where(node => node.Children.ContainsKey("alertname") && node.Children.ContainsKey("exp_alerts"))
+            .Select(node => (Alert: ((YamlScalarNode)node["alertname"]).Value!, Fires: ((YamlSequenceNode)node["exp_alerts"]).Children.Count > 0))
+            .ToList();
+        foreach (var alert in new[] { "InstanceDown", "HighErrorRate", "SlowRequests", "CircuitOpen" })
+        {
+            AlertExpression(alert); // it is in alerts.yml
+            Assert.True(checks.Contains((alert, true)), $"alerts.test.yml never expects {alert} to fire");
+            Assert.True(checks.Contains((alert, false)), $"alerts.test.yml never expects {alert} to stay quiet");
+        }
+    }
+
+    [Theory]
     [InlineData("/api/users/metrics")]
     [InlineData("/api/accounts/metrics")]
     [InlineData("/api/metrics")]
