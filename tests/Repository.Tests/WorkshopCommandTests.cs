@@ -448,20 +448,36 @@ public sealed class WorkshopUpTests
     private static string Spaced(string text) => System.Text.RegularExpressions.Regex.Replace(text, " {2,}", " ");
 
     /// <summary>`workshop up NN --fresh` with its databases in <paramref name="data"/>, once it has said all it says on starting.</summary>
+    /// <remarks>
+    /// A port picked free for this test can be taken by a test running beside it before workshop binds
+    /// it; workshop then refuses to start. Then the ports are picked again, in <paramref name="environment"/>
+    /// itself, which the caller reads them from afterwards.
+    /// </remarks>
     private static async Task<WorkshopCommand> UpAsync(Workshop.Steps.Step step, string data, Dictionary<string, string> environment)
     {
         environment["WORKSHOP_DATA_DIR"] = data;
-        var up = WorkshopCommand.Start(environment, "up", step.Folder[..2], "--fresh");
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            // The last line it prints once every service is up (the table and the commands come before it).
-            await up.WaitForOutputAsync("(Ctrl-C stops every service)", TimeSpan.FromMinutes(3));
-            return up;
-        }
-        catch
-        {
-            await up.DisposeAsync();
-            throw;
+            var up = WorkshopCommand.Start(environment, "up", step.Folder[..2], "--fresh");
+            try
+            {
+                // The last line it prints once every service is up (the table and the commands come before it).
+                await up.WaitForOutputAsync("(Ctrl-C stops every service)", TimeSpan.FromMinutes(3));
+                return up;
+            }
+            catch when (attempt < 3 && up.Errors.Contains("is already in use", StringComparison.Ordinal))
+            {
+                await up.DisposeAsync();
+                foreach (var (variable, port) in FreePorts(step))
+                {
+                    environment[variable] = port;
+                }
+            }
+            catch
+            {
+                await up.DisposeAsync();
+                throw;
+            }
         }
     }
 
