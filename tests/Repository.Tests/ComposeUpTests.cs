@@ -15,7 +15,7 @@ namespace Repository.Tests;
 /// it" commands of the step's README run against them, and the services stop on SIGTERM as `docker
 /// compose down` asks them to. Where Docker differs, the test stands in:
 /// each container's port 8080 is a free port on loopback, and an address naming another service
-/// (http://accounts:8080) names that service's port.
+/// (http://accounts:8080, amqp://workshop:workshop-dev@rabbitmq:5672/) names that service's port.
 /// </summary>
 public sealed partial class ComposeUpTests
 {
@@ -42,6 +42,23 @@ public sealed partial class ComposeUpTests
     [InlineData("01-starter/src/Users/binding.db.cs", false)]
     public void DockerIgnore_LeavesOutBuildOutputAndDatabases_AndKeepsTheSources(string path, bool excluded) =>
         Assert.Equal(excluded, DockerIgnore.Load(Repo.Root).Excludes(path));
+
+    /// <summary>
+    /// Inside compose a service names another by its compose name; started here, it is given that
+    /// service's port on loopback, with the user and password of an AMQP address kept.
+    /// </summary>
+    [Theory]
+    [InlineData("http://consul:8500", "http://127.0.0.1:18500")]
+    [InlineData("http://accounts:8080", "http://127.0.0.1:18002")]
+    [InlineData("amqp://workshop:workshop-dev@rabbitmq:5672/", "amqp://workshop:workshop-dev@127.0.0.1:15672/")]
+    [InlineData("amqp://rabbitmq:5672/", "amqp://127.0.0.1:15672/")]
+    [InlineData("http://unknown:8080", "http://unknown:8080")]
+    [InlineData("/app/data/users.db", "/app/data/users.db")]
+    public void ServiceAddresses_NameTheServicesPortOnLoopback(string value, string started)
+    {
+        var ports = new Dictionary<string, int> { ["consul"] = 18500, ["accounts"] = 18002, ["rabbitmq"] = 15672 };
+        Assert.Equal(started, OnLoopback(value, ports));
+    }
 
     /// <summary>
     /// Every image of every step restores the same packages, about 40 MB of them for a service with
@@ -209,6 +226,28 @@ public sealed partial class ComposeUpTests
                 // The real program, on the configuration the file mounts, scraping the services started here.
                 var prometheus = await ComposePrometheus.StartAsync(compose, service, ports);
                 return (prometheus, prometheus.BaseAddress.Port);
+            case "rabbitmq":
+                // The real broker, with the user the image creates from its environment: the services'
+                // amqp:// addresses carry that user and password.
+                var rabbit = await Workshop.Testing.RabbitMq.RabbitMqServer.StartAsync();
+                try
+                {
+                    var user = service.Environment.GetValueOrDefault("RABBITMQ_DEFAULT_USER");
+                    if (user is not null)
+                    {
+                        Assert.True(
+                            service.Environment.TryGetValue("RABBITMQ_DEFAULT_PASS", out var password),
+                            $"{service.Name} sets RABBITMQ_DEFAULT_USER ({user}) without RABBITMQ_DEFAULT_PASS: the services' amqp:// addresses need its password");
+                        await rabbit.AddUserAsync(user, password);
+                    }
+                }
+                catch
+                {
+                    await rabbit.DisposeAsync();
+                    throw;
+                }
+
+                return (rabbit, rabbit.Port);
             case "grafana/grafana":
                 // Nothing calls Grafana: not the services, not the README's commands. What it is given
                 // (its data sources, the dashboard's queries) is checked against a real Prometheus by
@@ -225,7 +264,14 @@ public sealed partial class ComposeUpTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    /// <summary>The built services, each after those it depends on, as compose starts them.</summary>
+    /// <summary>
+    /// Every service, each after those it depends on, as compose starts them; and each built service
+    /// after the image services its environment names, though it need not wait for them (users and
+    /// accounts publish to rabbitmq when it is there, every service exports to jaeger). In compose
+    /// those start alongside and are found by name whenever they run; here a service's addresses are
+    /// rewritten once, when it starts (<see cref="OnLoopback"/>), and a stand-in's port is known only
+    /// once it runs. The built services' ports are chosen up front, so they need no such order.
+    /// </summary>
     private static List<ComposeService> StartOrder(ComposeFile compose)
     {
         var order = new List<ComposeService>();
@@ -237,7 +283,11 @@ public sealed partial class ComposeUpTests
             }
 
             Assert.True(path.Add(service.Name), $"depends_on goes round in a circle through {service.Name}");
-            foreach (var dependency in service.DependsOn.Keys)
+            var named = service.IsBuilt
+                ? service.Environment.Values.SelectMany(v => ServiceAddress().Matches(v)).Select(m => m.Groups["service"].Value)
+                    .Where(name => compose.Services.TryGetValue(name, out var other) && !other.IsBuilt)
+                : [];
+            foreach (var dependency in service.DependsOn.Keys.Concat(named).Distinct())
             {
                 Assert.True(compose.Services.TryGetValue(dependency, out var other), $"{service.Name} depends on {dependency}, which is not a service");
                 Visit(other, path);
@@ -288,9 +338,7 @@ public sealed partial class ComposeUpTests
 
         foreach (var (key, value) in image.Environment.Concat(service.Environment))
         {
-            start.Environment[key] = value.StartsWith('/')
-                ? image.HostPath(value)
-                : ServiceAddress().Replace(value, m => ports.TryGetValue(m.Groups["service"].Value, out var port) ? $"http://127.0.0.1:{port}" : m.Value);
+            start.Environment[key] = value.StartsWith('/') ? image.HostPath(value) : OnLoopback(value, ports);
         }
 
         start.Environment["ASPNETCORE_HTTP_PORTS"] = ports[service.Name].ToString();
@@ -307,6 +355,18 @@ public sealed partial class ComposeUpTests
         process.BeginErrorReadLine();
         return (process, log);
     }
+
+    /// <summary>
+    /// An environment value naming services by their compose names (http://consul:8500,
+    /// amqp://workshop:workshop-dev@rabbitmq:5672/), with each such address on that service's port on
+    /// loopback instead: the scheme, the credentials and the path stay. Docker's DNS resolves a name
+    /// whenever it is asked; here the value is what the service starts with, so what it names must
+    /// have its port by then (see <see cref="StartOrder"/>). A name of no service stays as it is.
+    /// </summary>
+    internal static string OnLoopback(string value, IReadOnlyDictionary<string, int> ports) =>
+        ServiceAddress().Replace(value, m => ports.TryGetValue(m.Groups["service"].Value, out var port)
+            ? $"{m.Groups["scheme"].Value}://{m.Groups["credentials"].Value}127.0.0.1:{port}"
+            : m.Value);
 
     private static async Task WaitUntilHealthyAsync(ComposeService service, Process process, StringBuilder log, int port)
     {
@@ -335,7 +395,8 @@ public sealed partial class ComposeUpTests
     [GeneratedRegex(@"localhost:(?<port>\d{4,5})")]
     private static partial Regex DocumentedAddress();
 
-    // A service's address inside compose: one of ours on 8080, or infrastructure on its own port (consul:8500).
-    [GeneratedRegex(@"http://(?<service>[a-z][a-z0-9-]*):\d+")]
+    // A service's address inside compose: one of ours on 8080, or infrastructure on its own port
+    // (consul:8500), over HTTP or AMQP; an AMQP address carries its user and password (user:password@).
+    [GeneratedRegex(@"(?<scheme>http|amqp)://(?<credentials>[^@/\s]+@)?(?<service>[a-z][a-z0-9-]*):\d+")]
     private static partial Regex ServiceAddress();
 }

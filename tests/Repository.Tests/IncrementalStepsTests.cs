@@ -51,7 +51,10 @@ public sealed partial class IncrementalStepsTests
         Assert.True(foldersThatExisted.Count == 0, $"{folder}: list changed files of existing folders one by one: {string.Join(", ", foldersThatExisted)}");
     }
 
-    /// <summary>The backticked paths (containing a '/' or a '.') of the README's "What changed" section.</summary>
+    /// <summary>
+    /// The backticked paths of the README's "What changed" section: those ending in a '/' (a folder) or
+    /// an extension, and Dockerfiles, which have none.
+    /// </summary>
     public static List<string> ListedPaths(string readme)
     {
         var lines = readme.Replace("\r\n", "\n").Split('\n');
@@ -63,6 +66,6 @@ public sealed partial class IncrementalStepsTests
 
     private static bool SameText(string a, string b) => File.ReadAllText(a) == File.ReadAllText(b);
 
-    [GeneratedRegex(@"`(?<path>[\w.-]+(/[\w.-]*)*(/|\.\w+))`")]
+    [GeneratedRegex(@"`(?<path>[\w.-]+(/[\w.-]*)*(/|\.\w+)|([\w.-]+/)+Dockerfile)`")]
     private static partial Regex BacktickedPath();
 }

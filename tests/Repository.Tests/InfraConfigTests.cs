@@ -21,13 +21,16 @@ public sealed class InfraConfigTests
             """);
         File.WriteAllText(folder.File("conf/rules/alerts.yml"), "expr: up{instance=\"localhost:8001\"} == 0");
         var service = new InfraService("prometheus", 9090, ["prometheus", "--config.file=conf/local.yml", "--storage.tsdb.path=data/prometheus"], null, null, "conf/");
-        var command = new LocalCommand("prometheus", 9090, "http://localhost:9090", "/usr/bin/prometheus", service.Run!.Skip(1).ToList(), folder.Path, new Dictionary<string, string>(), null, true);
+        // The variables its run line sets before the program, too (PROMETHEUS_RULES=conf/rules/alerts.yml prometheus ...).
+        var variables = new Dictionary<string, string> { ["PROMETHEUS_RULES"] = "conf/rules/alerts.yml", ["PROMETHEUS_DATA"] = "data/prometheus" };
+        var command = new LocalCommand("prometheus", 9090, "http://localhost:9090", "/usr/bin/prometheus", service.Run!.Skip(1).ToList(), folder.Path, variables, null, true);
         AppService App(string name, int documented, int port) =>
             new(name, folder.File(name), new HostPort(port, documented, 8080, name.ToUpperInvariant() + "_PORT", port == documented ? null : "the environment"), [], []);
 
         var moved = InfraConfig.Apply(command, service, step, [App("gateway", 8000, 8000), App("users", 8001, 9001), App("accounts", 8002, 8001)]);
 
         Assert.Equal(["--config.file=data/prometheus-config/local.yml", "--storage.tsdb.path=data/prometheus"], moved.Arguments);
+        Assert.Equal(new Dictionary<string, string> { ["PROMETHEUS_RULES"] = "data/prometheus-config/rules/alerts.yml", ["PROMETHEUS_DATA"] = "data/prometheus" }, moved.Environment);
         // One pass: users moved to 9001 and accounts to users' old port, not both to 9001.
         Assert.Equal("""
             targets: ["localhost:8000", "localhost:9001", "localhost:8001", "localhost:80010", "otherhost:8001"]

@@ -462,7 +462,9 @@ public sealed class WorkshopUpTests
             try
             {
                 // The last line it prints once every service is up (the table and the commands come before it).
-                await up.WaitForOutputAsync("(Ctrl-C stops every service)", TimeSpan.FromMinutes(3));
+                // A bound, not a speed: the build, then each program in turn (RabbitMQ's boot alone took
+                // 40 s beside two compose runs on two cores).
+                await up.WaitForOutputAsync("(Ctrl-C stops every service)", TimeSpan.FromMinutes(5));
                 return up;
             }
             catch when (attempt < 3 && up.Errors.Contains("is already in use", StringComparison.Ordinal))

@@ -7,7 +7,8 @@ namespace Workshop.Steps;
 /// addresses (Prometheus's scrape targets, <c>localhost:8001</c>), in a folder its x-workshop entry
 /// names (<c>config: prometheus</c>). workshop up runs the program on a copy of that folder in
 /// data/&lt;name&gt;-config, with each address moved to the port its service runs on: a service moved
-/// with USERS_PORT=9001 is still found. The run line's paths into the folder are pointed at the copy.
+/// with USERS_PORT=9001 is still found. The run line's paths into the folder, in its arguments and in
+/// the variables it sets, are pointed at the copy.
 /// </summary>
 public static partial class InfraConfig
 {
@@ -40,7 +41,11 @@ public static partial class InfraConfig
         }
 
         var to = Path.GetRelativePath(step.Directory, copy).Replace('\\', '/') + "/";
-        return command with { Arguments = command.Arguments.Select(argument => Repoint(argument, folder + "/", to)).ToList() };
+        return command with
+        {
+            Arguments = command.Arguments.Select(argument => Repoint(argument, folder + "/", to)).ToList(),
+            Environment = command.Environment.ToDictionary(variable => variable.Key, variable => Repoint(variable.Value, folder + "/", to)),
+        };
     }
 
     /// <summary>Each <c>localhost:PORT</c> of a moved service, at the port it moved to.</summary>

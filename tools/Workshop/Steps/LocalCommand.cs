@@ -37,23 +37,28 @@ public sealed record LocalCommand(
     }
 
     /// <summary>
-    /// The infrastructure's <c>run</c> line, when its program is installed here (on the PATH, or a
-    /// path relative to the step folder); null when it is not.
+    /// The infrastructure's <c>run</c> line, when its program is installed here (in a <c>look-in</c>
+    /// folder, on the PATH, or a path relative to the step folder); null when it is not. The variables
+    /// the line sets before its program are its environment, on top of workshop's own.
     /// </summary>
     public static LocalCommand? ForInfra(InfraService service, Step step)
     {
-        if (service.Program is null || FindProgram(service.Program, step.Directory) is not { } program)
+        if (service.Program is null || FindProgram(service.Program, step.Directory, service.LookIn ?? []) is not { } program)
         {
             return null;
         }
 
         return new LocalCommand(
             service.Name, service.Port, service.Url, program, service.Run!.Skip(1).ToList(), step.Directory,
-            new Dictionary<string, string>(), service.Ready, IsInfrastructure: true);
+            new Dictionary<string, string>(service.Environment ?? new Dictionary<string, string>()), service.Ready, IsInfrastructure: true);
     }
 
-    /// <summary>The full path of a program: as the shell finds it on the PATH (with PATHEXT on Windows), or relative to the step.</summary>
-    private static string? FindProgram(string name, string stepDirectory)
+    /// <summary>
+    /// The full path of a program: relative to the step where it is a path, else the first found in
+    /// the look-in folders (relative to the step where they are not absolute), then on the PATH, as
+    /// the shell finds it there (with PATHEXT on Windows).
+    /// </summary>
+    private static string? FindProgram(string name, string stepDirectory, IReadOnlyList<string> lookIn)
     {
         if (name.Contains('/') || name.Contains(Path.DirectorySeparatorChar))
         {
@@ -64,8 +69,9 @@ public sealed record LocalCommand(
         var extensions = OperatingSystem.IsWindows() && !Path.HasExtension(name)
             ? (System.Environment.GetEnvironmentVariable("PATHEXT") ?? ".EXE;.CMD;.BAT").Split(';', StringSplitOptions.RemoveEmptyEntries)
             : [""];
-        var folders = (System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
-        return folders
+        var onPath = (System.Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return lookIn.Select(folder => Path.GetFullPath(Path.Combine(stepDirectory, folder)))
+            .Concat(onPath)
             .SelectMany(folder => extensions.Select(extension => Path.Combine(folder, name + extension)))
             .FirstOrDefault(IsProgram);
     }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 
 namespace Workshop.Steps;
 
@@ -13,6 +14,13 @@ namespace Workshop.Steps;
 public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadOnlyDictionary<string, string> elsewhere) : IAsyncDisposable
 {
     private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long one of the step's services answers 503 before it counts as started but not ready. Not
+    /// at once: reporting, whose readiness is its connection to RabbitMQ, answers 503 for its first
+    /// moments even where the broker runs.
+    /// </summary>
+    private static readonly TimeSpan NotReadyAfter = TimeSpan.FromSeconds(5);
 
     /// <summary>Asks the ready addresses, every 250 ms while a service starts: one client, not one per question.</summary>
     private static readonly HttpClient Probe = new();
@@ -235,10 +243,16 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
         }
     }
 
+    /// <summary>
+    /// Waits until the service answers as ready. One of the step's services whose health endpoint
+    /// answers 503 runs but lacks something it needs (reporting, a RabbitMQ that is not there): it
+    /// counts as started, with a warning that says what it lacks, so that the others still start.
+    /// </summary>
     private static async Task WaitHealthyAsync(LocalCommand app, LocalProcess process, CancellationToken ct)
     {
         var watch = Stopwatch.StartNew();
         var nextProgress = TimeSpan.FromSeconds(5);
+        TimeSpan? notReadySince = null;
         while (watch.Elapsed < HealthTimeout)
         {
             ct.ThrowIfCancellationRequested();
@@ -263,10 +277,23 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
                 throw new UserError($"{app.Name} exited while starting ({process.Ending}; its log is above)");
             }
 
-            if (await IsReadyAsync(app.ReadyUrl, app.Port, ct))
+            switch (await AskAsync(app.ReadyUrl, app.Port, ct))
             {
-                Ui.Ok(app.IsInfrastructure ? $"{app.Name} is ready ({watch.Elapsed.TotalSeconds:0.0} s)" : $"{app.Name} is healthy ({watch.Elapsed.TotalSeconds:0.0} s)");
-                return;
+                case Answer.Ready:
+                    Ui.Ok(app.IsInfrastructure ? $"{app.Name} is ready ({watch.Elapsed.TotalSeconds:0.0} s)" : $"{app.Name} is healthy ({watch.Elapsed.TotalSeconds:0.0} s)");
+                    return;
+                case Answer.NotReady when !app.IsInfrastructure:
+                    notReadySince ??= watch.Elapsed;
+                    if (watch.Elapsed - notReadySince >= NotReadyAfter)
+                    {
+                        await WarnNotReadyAsync(app, watch.Elapsed, ct);
+                        return;
+                    }
+
+                    break;
+                default:
+                    notReadySince = null;
+                    break;
             }
 
             await Task.Delay(250, ct);
@@ -275,13 +302,36 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
         throw new UserError($"{app.Name} did not {app.ReadyDescription} within {HealthTimeout.TotalSeconds:0} s");
     }
 
+    /// <summary>Says that the service runs but is not ready, and what its /health/ready names as not healthy.</summary>
+    private static async Task WarnNotReadyAsync(LocalCommand app, TimeSpan elapsed, CancellationToken ct)
+    {
+        var why = await UnhealthyChecksAsync($"{app.Url}/health/ready", ct) is { } checks ? $", and /health/ready says {checks}" : "";
+        Ui.Warn($"{app.Name} started but is not ready ({elapsed.TotalSeconds:0.0} s): {new Uri(app.ReadyUrl!).AbsolutePath} answers 503{why}");
+    }
+
     /// <summary>The ready address answers 2xx; without one, the port accepts a connection.</summary>
-    public static async Task<bool> IsReadyAsync(string? readyUrl, int port, CancellationToken ct)
+    public static async Task<bool> IsReadyAsync(string? readyUrl, int port, CancellationToken ct) =>
+        await AskAsync(readyUrl, port, ct) == Answer.Ready;
+
+    /// <summary>What a service's ready address answered.</summary>
+    private enum Answer
+    {
+        /// <summary>Nothing yet, or something other than ready or not ready: still starting.</summary>
+        None,
+
+        /// <summary>2xx; or, without a ready address, the port took a connection.</summary>
+        Ready,
+
+        /// <summary>503: it runs, but says it cannot do its work.</summary>
+        NotReady,
+    }
+
+    private static async Task<Answer> AskAsync(string? readyUrl, int port, CancellationToken ct)
     {
         if (readyUrl is null && port == 0)
         {
             // Nothing to ask: a piece of infrastructure that serves no port is ready once it runs.
-            return true;
+            return Answer.Ready;
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -292,15 +342,52 @@ public sealed class RunningServices(IReadOnlyList<LocalCommand> services, IReadO
             {
                 using var client = new System.Net.Sockets.TcpClient();
                 await client.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
-                return true;
+                return Answer.Ready;
             }
 
             using var response = await Probe.GetAsync(readyUrl, timeout.Token);
-            return response.IsSuccessStatusCode;
+            return response.IsSuccessStatusCode ? Answer.Ready
+                : response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? Answer.NotReady
+                : Answer.None;
         }
         catch (Exception e) when (e is HttpRequestException or System.Net.Sockets.SocketException || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
-            return false;
+            return Answer.None;
+        }
+    }
+
+    /// <summary>
+    /// The checks /health/ready names as not healthy, from its JSON (steps 06 on):
+    /// <c>{"status":"Unhealthy","checks":[{"name":"rabbitmq","status":"Unhealthy","description":"..."}]}</c>
+    /// as "rabbitmq is Unhealthy (...)". Null where it names none, or answers no such JSON (steps before 06 have no /health/ready).
+    /// </summary>
+    private static async Task<string?> UnhealthyChecksAsync(string url, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await Probe.GetAsync(url, timeout.Token);
+            using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync(timeout.Token));
+            var checks = json.RootElement.GetProperty("checks").EnumerateArray()
+                .Where(check => check.GetProperty("status").GetString() != "Healthy")
+                .Select(Describe)
+                .ToList();
+            return checks.Count == 0 ? null : string.Join("; ", checks);
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or InvalidOperationException or KeyNotFoundException
+            || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        static string Describe(JsonElement check)
+        {
+            var said = $"{check.GetProperty("name").GetString()} is {check.GetProperty("status").GetString()}";
+            // A description may run over lines (an exception's message): one line here.
+            return check.TryGetProperty("description", out var description) && description.GetString() is { Length: > 0 } text
+                ? $"{said} ({string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))})"
+                : said;
         }
     }
 

@@ -44,19 +44,32 @@ public sealed record ServiceAddress(string Key, string Service, string Value, st
 /// <code>
 /// x-workshop:
 ///   run: consul agent -dev -client 127.0.0.1     # the installed program and its arguments (in the step folder)
+///   run: RABBITMQ_NODENAME=workshop@localhost rabbitmq-server   # or so: NAME=value words first, as in a shell, set the program's environment
+///   look-in: [/usr/lib/rabbitmq/bin]   # folders searched for the program before the PATH
 ///   ready: http://localhost:8500/v1/status/leader  # answers 2xx once it serves (else: its port accepts connections)
 ///   without: the services find each other at their configured addresses   # only where the step serves without it: what changes
 ///   config: prometheus    # where its configuration names the services at their documented addresses (see InfraConfig)
 ///   install: sudo apt-get install prometheus   # how to get its program, where `docker compose up -d` alone would not do
 /// </code>
 /// The program runs in the step folder: what it writes belongs under data/, which git and
-/// `workshop diff` leave out, and `workshop up --fresh` empties.
+/// `workshop diff` leave out, and `workshop up --fresh` empties. A program that needs variables to
+/// keep there (RabbitMQ's RABBITMQ_MNESIA_BASE=data/rabbitmq/mnesia) gets them on its run line, so
+/// that the line reads as the command an attendee would type; relative paths in them stay relative
+/// to the step folder. <c>look-in</c> is for a package whose program on the PATH is a wrapper that
+/// would not run it so: Debian's /usr/sbin/rabbitmq-server, run as root, switches to the rabbitmq
+/// user and /var/lib/rabbitmq, dropping the variables, and refuses any other user; the script it
+/// calls, /usr/lib/rabbitmq/bin/rabbitmq-server, runs as anyone. Where the folder is absent
+/// (Homebrew's rabbitmq-server is a plain one on the PATH), the PATH is searched as before.
 /// </summary>
 /// <param name="Port">The default host port of its first mapping; 0 when it publishes none.</param>
-/// <param name="Run">The <c>run</c> line split into words as a shell would: the program first.</param>
+/// <param name="Run">The <c>run</c> line split into words as a shell would, after its variables: the program first.</param>
 /// <param name="Config">A folder of the step whose files name the services as localhost:PORT; null when none does.</param>
 /// <param name="Install">How to install its program, said instead of the compose command where its container could not reach the services run here.</param>
-public sealed record InfraService(string Name, int Port, IReadOnlyList<string>? Run, string? Ready, string? Without, string? Config = null, string? Install = null)
+/// <param name="Environment">The variables the <c>run</c> line sets before its program; null when it sets none.</param>
+/// <param name="LookIn">Folders, absolute or relative to the step, searched for the program before the PATH; null for the PATH alone.</param>
+public sealed record InfraService(
+    string Name, int Port, IReadOnlyList<string>? Run, string? Ready, string? Without, string? Config = null, string? Install = null,
+    IReadOnlyDictionary<string, string>? Environment = null, IReadOnlyList<string>? LookIn = null)
 {
     /// <summary>The program of the <c>run</c> line, for messages.</summary>
     public string? Program => Run?[0];
@@ -111,13 +124,16 @@ public static partial class StepServices
             else
             {
                 var local = service.Children.TryGetValue(new YamlScalarNode("x-workshop"), out var x) ? x as YamlMappingNode : null;
+                var run = local is null ? null : RunLine(step, name, Scalar(local, "run"));
                 infra.Add(new InfraService(
                     name, ports.FirstOrDefault()?.Documented ?? 0,
-                    local is null ? null : RunLine(step, name, Scalar(local, "run")),
+                    run?.Words,
                     local is null ? null : Scalar(local, "ready"),
                     local is null ? null : Scalar(local, "without"),
                     local is null ? null : Scalar(local, "config"),
-                    local is null ? null : Scalar(local, "install")));
+                    local is null ? null : Scalar(local, "install"),
+                    run is { Environment.Count: > 0 } ? run.Environment : null,
+                    local is null ? null : LookIn(step, name, local)));
             }
         }
 
@@ -232,16 +248,67 @@ public static partial class StepServices
         };
     }
 
-    private static List<string>? RunLine(Step step, string service, string? line)
+    /// <summary>The <c>run</c> line's words, without the NAME=value words before its program.</summary>
+    private sealed record RunWords(IReadOnlyDictionary<string, string> Environment, List<string> Words);
+
+    /// <summary>
+    /// The run line as a shell reads it: the NAME=value words before the first other word set the
+    /// program's environment (<c>RABBITMQ_NODENAME=workshop@localhost rabbitmq-server</c>); the rest is
+    /// the program and its arguments. A later NAME=value is an argument, as in a shell.
+    /// </summary>
+    private static RunWords? RunLine(Step step, string service, string? line)
     {
+        IReadOnlyList<string> words;
         try
         {
-            return line is null ? null : ShellWords.Split(line) is { Count: > 0 } words ? words.ToList() : null;
+            words = line is null ? [] : ShellWords.Split(line);
         }
         catch (FormatException e)
         {
-            throw new UserError($"{step.Folder}/docker-compose.yml: the x-workshop run line of {service} cannot be read: {e.Message}");
+            throw UnreadableRunLine(step, service, e.Message);
         }
+
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
+        var program = 0;
+        for (; program < words.Count && words[program].Contains('='); program++)
+        {
+            var word = words[program];
+            var name = word[..word.IndexOf('=')];
+            if (!VariableName().IsMatch(name))
+            {
+                // A shell would run a program of that name; none is called so, and the line means a variable.
+                throw UnreadableRunLine(step, service, $"{word} sets no variable: a name is letters, digits and _, not starting with a digit");
+            }
+
+            // Named twice, the last one counts, as in a shell.
+            environment[name] = word[(name.Length + 1)..];
+        }
+
+        if (program == words.Count)
+        {
+            return environment.Count == 0 ? null : throw UnreadableRunLine(step, service, $"it sets {string.Join(", ", environment.Keys)} but names no program");
+        }
+
+        return new RunWords(environment, words.Skip(program).ToList());
+    }
+
+    private static UserError UnreadableRunLine(Step step, string service, string why) =>
+        new($"{step.Folder}/docker-compose.yml: the x-workshop run line of {service} cannot be read: {why}");
+
+    /// <summary>The <c>look-in</c> folders, a list: <c>look-in: [/usr/lib/rabbitmq/bin]</c>.</summary>
+    private static List<string>? LookIn(Step step, string service, YamlMappingNode local)
+    {
+        if (!local.Children.TryGetValue(new YamlScalarNode("look-in"), out var node))
+        {
+            return null;
+        }
+
+        if (node is YamlSequenceNode list && list.Children.All(folder => folder is YamlScalarNode { Value.Length: > 0 }))
+        {
+            return list.Children.Select(folder => ((YamlScalarNode)folder).Value!).ToList();
+        }
+
+        throw new UserError($"{step.Folder}/docker-compose.yml: the x-workshop look-in of {service} is not a list of folders: write it as [/usr/lib/rabbitmq/bin]");
     }
 
     private static string? Scalar(YamlMappingNode node, string key) =>
@@ -252,6 +319,10 @@ public static partial class StepServices
     // run locally, it is one instance on the range's first port.
     [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+))(-(\$\{\w+:-\d+\}|\d+))?:(?<container>\d+)")]
     private static partial Regex PortMappingPattern();
+
+    // A shell variable's name: RABBITMQ_NODENAME.
+    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
+    private static partial Regex VariableName();
 
     // "http://accounts:8080" at the start of a value: a service's address inside compose.
     [GeneratedRegex(@"^http://(?<service>[a-z0-9][a-z0-9_.-]*):(?<port>\d+)(?=/|$)")]
