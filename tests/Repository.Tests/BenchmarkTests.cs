@@ -76,9 +76,7 @@ public sealed partial class BenchmarkTests
     {
         var (exitCode, output) = await RunAsync(TimeSpan.FromSeconds(30), [], argument);
 
-        Assert.Equal(2, exitCode);
-        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains($"'{argument}' is not a whole number above 0", line);
+        BenchScript.AssertRefusedInOneLine(exitCode, output, argument);
     }
 
     /// <param name="Allocated">The "alloc B/request" cell, where the table has that column.</param>
