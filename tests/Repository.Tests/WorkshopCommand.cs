@@ -129,6 +129,9 @@ public sealed class WorkshopCommand : IAsyncDisposable
         await _process.StandardInput.FlushAsync();
     }
 
+    /// <summary>The end of the input (Ctrl-D): nobody is there to answer.</summary>
+    public void CloseInput() => _process.StandardInput.Close();
+
     /// <summary>Ctrl-C, as a person at the terminal would press it.</summary>
     public void Interrupt() => Signals.Send(_process.Id, Signals.Interrupt);
 

@@ -23,6 +23,9 @@ public sealed class WorkshopCommandTests
     [InlineData("check", "wrong arguments for 'check': ./workshop check NN")]
     [InlineData("up 01 --fast", "unknown option '--fast'")]
     [InlineData("launch", "unknown command 'launch'")]
+    [InlineData("reset", "wrong arguments for 'reset': ./workshop reset NN [--yes]")]
+    [InlineData("reset 01 --force", "unknown option '--force'")]
+    [InlineData("reset 99 --yes", "unknown step '99'")]
     public async Task BadArguments_GetOneLineError_AndNonZeroExit(string arguments, string message)
     {
         var command = await WorkshopCommand.RunAsync(arguments.Split(' '));
@@ -53,7 +56,7 @@ public sealed class WorkshopCommandTests
         var help = await WorkshopCommand.RunAsync("help");
 
         Assert.Equal(0, help.ExitCode);
-        foreach (var command in new[] { "list", "up NN", "check NN", "diff NN MM", "doctor" })
+        foreach (var command in new[] { "list", "up NN", "check NN", "reset NN", "diff NN MM", "doctor" })
         {
             Assert.Contains("workshop " + command, help.Output);
         }
@@ -304,9 +307,22 @@ public sealed class WorkshopUpTests
         Assert.True(check.ExitCode == 0, check.Output + check.Errors);
         Assert.Contains("checks passed.", check.Output);
 
+        // Reset refuses while the step runs, and removes what the step stored once it is stopped.
+        var stored = Workshop.Steps.StepServices.Load(step).Apps.Select(app => Path.Combine(data, app.Name)).Where(Directory.Exists).ToList();
+        Assert.NotEmpty(stored); // users' and accounts' databases; the gateway stores nothing
+        var refused = await WorkshopCommand.RunAsync(ports, "reset", step.Folder[..2], "--yes");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"workshop: {step.Folder} is running (", refused.Errors);
+        Assert.All(stored, folder => Assert.True(Directory.Exists(folder), $"{folder}: {refused.Output}{refused.Errors}"));
+
         up.Interrupt();
         await AssertStoppedAsync(up, step, ports);
         Assert.Equal(0, up.ExitCode);
+
+        var reset = await WorkshopCommand.RunAsync(ports, "reset", step.Folder[..2], "--yes");
+        Assert.True(reset.ExitCode == 0, reset.Output + reset.Errors);
+        Assert.All(stored, folder => Assert.False(Directory.Exists(folder), $"{folder}: {reset.Output}"));
+        Assert.All(stored, folder => Assert.Contains($"reset: removed {Path.GetRelativePath(step.Directory, folder)}", reset.Output));
         Directory.Delete(data, recursive: true);
     }
 

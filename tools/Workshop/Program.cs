@@ -2,7 +2,7 @@ using Workshop;
 using Workshop.Commands;
 using Workshop.Steps;
 
-// workshop list | up NN [--fresh] | check NN | diff NN MM [--names] | doctor
+// workshop list | up NN [--fresh] | check NN | reset NN [--yes] | diff NN MM [--names] | doctor
 // Before anything calls a service: a web proxy in the environment must not get this machine's calls.
 LocalhostProxy.Bypass();
 try
@@ -13,6 +13,7 @@ try
         ["list"] => ListCommand.Run(StepCatalog.Load(StepCatalog.FindRoot())),
         ["up", var step, .. var options] => await UpCommand.RunAsync(FindStep(step), Flags(options, "--fresh")),
         ["check", var step] => await CheckCommand.RunAsync(FindStep(step)),
+        ["reset", var step, .. var options] => ResetCommand.Run(FindStep(step), Flags(options, "--yes")),
         ["diff", var from, var to, .. var options] => DiffCommand.Run(FindStep(from), FindStep(to), Flags(options, "--names")),
         ["doctor"] => await DoctorCommand.RunAsync(),
         [var command, ..] when Form(command) is { } form =>
@@ -45,6 +46,7 @@ static string? Form(string command) => command switch
     "list" => "list",
     "up" => "up NN [--fresh]",
     "check" => "check NN",
+    "reset" => "reset NN [--yes]",
     "diff" => "diff NN MM [--names]",
     "doctor" => "doctor",
     _ => null,
@@ -62,6 +64,9 @@ static int Usage()
                                         stop, start, restart, pause or resume and a service's name,
                                         or status
           workshop check NN             run the README's "Try it" commands against the running step
+          workshop reset NN [--yes]     remove step NN's local data (its services' databases, what its
+                                        infrastructure keeps in data/) so that a demo starts clean;
+                                        asks first, unless --yes; the step must be stopped
           workshop diff NN MM [--names] what step MM changed relative to step NN (the lesson)
           workshop doctor               check this machine: .NET SDK, curl, Docker, web proxy, free ports,
                                         the programs of the steps' infrastructure

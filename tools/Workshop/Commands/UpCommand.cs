@@ -28,16 +28,12 @@ public static class UpCommand
             await RunningServices.EnsurePortFreeAsync(app.Name, app.Port, Ports.HowToMove(app.Name, app.HostPort, [step]));
         }
 
-        // Each service keeps its SQLite file in its project folder (data/), unless WORKSHOP_DATA_DIR
-        // names another place, as the repository tests do to leave an attendee's data alone.
-        var dataRoot = Environment.GetEnvironmentVariable("WORKSHOP_DATA_DIR");
-        string DataDirectory(AppService app) => dataRoot is null ? Path.Combine(app.ProjectDirectory, "data") : Path.Combine(dataRoot, app.Name);
         IReadOnlyDictionary<string, string> ServiceEnvironment(AppService app)
         {
             var environment = new Dictionary<string, string>();
-            if (dataRoot is not null)
+            if (StepData.MovedDatabase(app) is { } database)
             {
-                environment["Database__Path"] = Path.Combine(DataDirectory(app), app.Name + ".db");
+                environment["Database__Path"] = database;
             }
 
             // A service that calls a moved one is told where it now is, through the key compose sets
@@ -56,13 +52,7 @@ public static class UpCommand
 
         if (fresh)
         {
-            // The services' databases, and what the infrastructure keeps in the step's data/ (Prometheus's).
-            var infraData = Path.Combine(step.Directory, "data");
-            foreach (var data in apps.Select(DataDirectory).Append(infraData).Where(Directory.Exists))
-            {
-                Directory.Delete(data, recursive: true);
-                Ui.Info($"--fresh: removed {Path.GetRelativePath(step.Directory, data)}");
-            }
+            StepData.Remove(step, StepData.Existing(step, apps), "--fresh");
         }
 
         var (localInfra, elsewhere) = await PlanInfrastructureAsync(step, infra, apps);
