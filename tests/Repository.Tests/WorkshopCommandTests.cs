@@ -24,6 +24,15 @@ public sealed class WorkshopCommandTests
     [InlineData("up 01 --fast", "unknown option '--fast'")]
     [InlineData("launch", "unknown command 'launch'")]
     [InlineData("reset", "wrong arguments for 'reset': ./workshop reset NN [--yes]")]
+    [InlineData("chaos", "wrong arguments for 'chaos': ./workshop chaos NN [fail RATE] [slow MS] [off] [--port PORT]")]
+    [InlineData("chaos 07 fail 2", "fail '2': the share of requests that fail, from 0 (none) to 1 (all), e.g. 0.5")]
+    [InlineData("chaos 07 fail half", "fail 'half': the share of requests that fail")]
+    [InlineData("chaos 07 slow -5", "slow '-5': the milliseconds added to each request, from 0 to 60000, e.g. 2000")]
+    [InlineData("chaos 07 slow", "'slow' needs a value")]
+    [InlineData("chaos 07 fail 1 off", "off turns every fault off: say it alone (./workshop chaos 07 off)")]
+    [InlineData("chaos 07 --port 99999", "--port '99999' is not a port")]
+    [InlineData("chaos 07 explode", "unknown word 'explode' for chaos")]
+    [InlineData("chaos 03 fail 1", "03-api-gateway has no fault switch: it comes with 07-circuit-breaker")]
     [InlineData("reset 01 --force", "unknown option '--force'")]
     [InlineData("reset 99 --yes", "unknown step '99'")]
     public async Task BadArguments_GetOneLineError_AndNonZeroExit(string arguments, string message)
@@ -35,6 +44,17 @@ public sealed class WorkshopCommandTests
         Assert.StartsWith("workshop: ", line);
         Assert.Contains(message, line);
         Assert.DoesNotContain("   at ", command.Output + command.Errors);
+    }
+
+    [Fact]
+    public async Task Chaos_WhenTheStepIsNotRunning_SaysHowToStartIt()
+    {
+        var port = WorkshopFolder.FreePort();
+
+        var chaos = await WorkshopCommand.RunAsync("chaos", "07", "fail", "1", "--port", port.ToString());
+
+        Assert.Equal(1, chaos.ExitCode);
+        Assert.Equal($"workshop: no accounts instance of 07-circuit-breaker answers on port {port}: start the step first with `./workshop up 07` or `docker compose up` in 07-circuit-breaker", chaos.Errors.Trim());
     }
 
     /// <summary>The port workshop suggests in place of a taken one is a port: 1000 up, or down near the top of the range.</summary>
@@ -56,7 +76,7 @@ public sealed class WorkshopCommandTests
         var help = await WorkshopCommand.RunAsync("help");
 
         Assert.Equal(0, help.ExitCode);
-        foreach (var command in new[] { "list", "up NN", "check NN", "reset NN", "diff NN MM", "doctor" })
+        foreach (var command in new[] { "list", "up NN", "check NN", "chaos NN", "reset NN", "diff NN MM", "doctor" })
         {
             Assert.Contains("workshop " + command, help.Output);
         }
@@ -307,6 +327,8 @@ public sealed class WorkshopUpTests
         Assert.True(check.ExitCode == 0, check.Output + check.Errors);
         Assert.Contains("checks passed.", check.Output);
 
+        await ChaosAsync(step, ports);
+
         // Reset refuses while the step runs, and removes what the step stored once it is stopped.
         var stored = Workshop.Steps.StepServices.Load(step).Apps.Select(app => Path.Combine(data, app.Name)).Where(Directory.Exists).ToList();
         Assert.NotEmpty(stored); // users' and accounts' databases; the gateway stores nothing
@@ -455,6 +477,52 @@ public sealed class WorkshopUpTests
     /// <summary>"steps 01, 02, 03": the steps that run <paramref name="service"/>, as doctor names them.</summary>
     private static string StepsRunning(string service) =>
         "steps " + string.Join(", ", Repo.Steps.Where(step => Workshop.Steps.StepServices.Load(step).Apps.Any(a => a.Name == service)).Select(step => step.Folder[..2]));
+
+    /// <summary>
+    /// `workshop chaos` on the running step: from step 07 on it turns the fault switch of accounts on
+    /// (the instance then fails its requests, and counts them) and off again, saying what it changed;
+    /// before step 07 it says which step brings the switch.
+    /// </summary>
+    private static async Task ChaosAsync(Workshop.Steps.Step step, Dictionary<string, string> ports)
+    {
+        // On this step's instance alone (--port): a test beside this one may run an accounts instance of
+        // its own on a port of the range that `chaos` would otherwise search.
+        var number = step.Folder[..2];
+        var port = ports["ACCOUNTS_PORT"];
+        var on = await WorkshopCommand.RunAsync(ports, "chaos", number, "fail", "1", "slow", "20", "--port", port);
+        if (step.Number < 7)
+        {
+            Assert.Equal(1, on.ExitCode);
+            Assert.Equal($"workshop: {step.Folder} has no fault switch: it comes with 07-circuit-breaker (`./workshop chaos 07 ...`)", on.Errors.Trim());
+            return;
+        }
+
+        Assert.True(on.ExitCode == 0, on.Output + on.Errors);
+        Assert.Contains($"[ok]   accounts on port {port}: failure rate 0% -> 100%, latency 0 ms -> 20 ms\n", on.Output + "\n");
+        Assert.Contains($"Faults on in 1 of 1 accounts instances: callers meet them through the gateway; `./workshop chaos {number} off` turns them off.", on.Output);
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}") };
+        using (var failed = await http.GetAsync("/accounts/1"))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+            Assert.Contains("Injected fault", await failed.Content.ReadAsStringAsync());
+        }
+
+        // Shown, with every instance found on accounts' ports (reading changes nothing).
+        var shown = await WorkshopCommand.RunAsync(ports, "chaos", number);
+        // The failed request above is counted (with any other caller's since), among those the README's check made before.
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(shown.Output + "\n", $@"accounts on port {port}: 100% of requests fail, 20 ms added to each; [1-9][0-9]* of [1-9][0-9]* requests failed on purpose so far\n"), shown.Output);
+
+        // One setting changed, the other kept; then off.
+        var slower = await WorkshopCommand.RunAsync(ports, "chaos", number, "slow", "30", "--port", port);
+        Assert.Contains($"[ok]   accounts on port {port}: failure rate 100% (as before), latency 20 ms -> 30 ms", slower.Output);
+        var off = await WorkshopCommand.RunAsync(ports, "chaos", number, "off", "--port", port);
+        Assert.True(off.ExitCode == 0, off.Output + off.Errors);
+        Assert.Contains($"[ok]   accounts on port {port}: failure rate 100% -> 0%, latency 30 ms -> 0 ms", off.Output);
+        Assert.Contains($"No faults: every accounts instance of {step.Folder} answers normally.", off.Output);
+        using var answered = await http.GetAsync("/accounts/1");
+        Assert.NotEqual(HttpStatusCode.InternalServerError, answered.StatusCode);
+    }
 
     /// <summary>The README's line with each documented port replaced by the one its service moved to.</summary>
     private static string Moved(string line, Workshop.Steps.Step step, Dictionary<string, string> ports) =>

@@ -2,7 +2,7 @@ using Workshop;
 using Workshop.Commands;
 using Workshop.Steps;
 
-// workshop list | up NN [--fresh] | check NN | reset NN [--yes] | diff NN MM [--names] | doctor
+// workshop list | up NN [--fresh] | check NN | chaos NN ... | reset NN [--yes] | diff NN MM [--names] | doctor
 // Before anything calls a service: a web proxy in the environment must not get this machine's calls.
 LocalhostProxy.Bypass();
 try
@@ -13,6 +13,7 @@ try
         ["list"] => ListCommand.Run(StepCatalog.Load(StepCatalog.FindRoot())),
         ["up", var step, .. var options] => await UpCommand.RunAsync(FindStep(step), Flags(options, "--fresh")),
         ["check", var step] => await CheckCommand.RunAsync(FindStep(step)),
+        ["chaos", var step, .. var words] => await ChaosCommand.RunAsync(FindStep(step), StepCatalog.Load(StepCatalog.FindRoot()), words),
         ["reset", var step, .. var options] => ResetCommand.Run(FindStep(step), Flags(options, "--yes")),
         ["diff", var from, var to, .. var options] => DiffCommand.Run(FindStep(from), FindStep(to), Flags(options, "--names")),
         ["doctor"] => await DoctorCommand.RunAsync(),
@@ -46,6 +47,7 @@ static string? Form(string command) => command switch
     "list" => "list",
     "up" => "up NN [--fresh]",
     "check" => "check NN",
+    "chaos" => ChaosCommand.Form,
     "reset" => "reset NN [--yes]",
     "diff" => "diff NN MM [--names]",
     "doctor" => "doctor",
@@ -64,6 +66,11 @@ static int Usage()
                                         stop, start, restart, pause or resume and a service's name,
                                         or status
           workshop check NN             run the README's "Try it" commands against the running step
+          workshop chaos NN [fail RATE] [slow MS] [off] [--port PORT]
+                                        step 07's fault switch on every accounts instance of the
+                                        running step (or the one on PORT): fail 0.5 fails half the
+                                        requests, slow 2000 adds 2 s to each, off ends both; with
+                                        nothing after NN, shows the switches
           workshop reset NN [--yes]     remove step NN's local data (its services' databases, what its
                                         infrastructure keeps in data/) so that a demo starts clean;
                                         asks first, unless --yes; the step must be stopped

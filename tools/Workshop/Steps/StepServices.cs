@@ -22,8 +22,12 @@ public sealed record AppService(string Name, string ProjectDirectory, HostPort H
 /// <param name="Container">The port inside its container (8080).</param>
 /// <param name="Variable">The variable that moves it (USERS_PORT); null for a fixed mapping.</param>
 /// <param name="Source">Where the variable was set (the environment, or the step's .env); null when it is not.</param>
-public sealed record HostPort(int Port, int Documented, int Container, string? Variable, string? Source)
+/// <param name="Span">How many host ports it publishes: 1, or a range's length for a service compose can scale (8002-8012: 11).</param>
+public sealed record HostPort(int Port, int Documented, int Container, string? Variable, string? Source, int Span = 1)
 {
+    /// <summary>The host ports its instances can be on, from its own: the range, moved with its first port.</summary>
+    public IEnumerable<int> All => Enumerable.Range(Port, Span);
+
     public bool Moved => Port != Documented;
 }
 
@@ -157,7 +161,7 @@ public static partial class StepServices
 
         if ((mapping.Variable is null ? null : variables.Get(mapping.Variable)) is not ({ } value, { } source))
         {
-            return new HostPort(mapping.Documented, mapping.Documented, mapping.Container, mapping.Variable, null);
+            return new HostPort(mapping.Documented, mapping.Documented, mapping.Container, mapping.Variable, null, mapping.Span);
         }
 
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
@@ -165,7 +169,7 @@ public static partial class StepServices
             throw new UserError($"{mapping.Variable}={value} (in {source}) is not a port: {service} needs a number from 1 to 65535");
         }
 
-        return new HostPort(port, mapping.Documented, mapping.Container, mapping.Variable, source);
+        return new HostPort(port, mapping.Documented, mapping.Container, mapping.Variable, source, mapping.Span);
     }
 
     /// <summary>The service's environment entries whose value is the compose address of one of ours: "http://accounts:8080...".</summary>
@@ -214,7 +218,7 @@ public static partial class StepServices
         return ordered;
     }
 
-    private sealed record PortMapping(int Documented, int Container, string? Variable);
+    private sealed record PortMapping(int Documented, int Container, string? Variable, int Span);
 
     private static List<PortMapping> Ports(YamlMappingNode service)
     {
@@ -229,7 +233,8 @@ public static partial class StepServices
             .Select(m => new PortMapping(
                 int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture),
                 int.Parse(m.Groups["container"].Value, CultureInfo.InvariantCulture),
-                m.Groups["variable"].Success ? m.Groups["variable"].Value : null))
+                m.Groups["variable"].Success ? m.Groups["variable"].Value : null,
+                m.Groups["last"].Success ? int.Parse(m.Groups["last"].Value, CultureInfo.InvariantCulture) - int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture) + 1 : 1))
             .ToList();
     }
 
@@ -317,7 +322,7 @@ public static partial class StepServices
     // "${USERS_PORT:-8001}:8080" or "8001:8080": the host side's variable and default, the container's port.
     // A scaled service publishes a range, "${ACCOUNTS_PORT:-8002}-${ACCOUNTS_PORT_LAST:-8012}:8080":
     // run locally, it is one instance on the range's first port.
-    [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+))(-(\$\{\w+:-\d+\}|\d+))?:(?<container>\d+)")]
+    [GeneratedRegex(@"^(\$\{(?<variable>\w+):-(?<port>\d+)\}|(?<port>\d+))(-(\$\{\w+:-(?<last>\d+)\}|(?<last>\d+)))?:(?<container>\d+)")]
     private static partial Regex PortMappingPattern();
 
     // A shell variable's name: RABBITMQ_NODENAME.
