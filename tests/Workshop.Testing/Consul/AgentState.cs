@@ -27,6 +27,18 @@ internal sealed class AgentState(ConsulStandInOptions options, ILogger logger) :
     private TaskCompletionSource _indexReset = NewSignal();
     private bool _running;
 
+    /// <summary>A task that completes at the next index reset.</summary>
+    public Task NextIndexReset
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _indexReset.Task;
+            }
+        }
+    }
+
     /// <summary>Everything at this moment, and a task that completes at the next change.</summary>
     public AgentView View()
     {
@@ -41,8 +53,7 @@ internal sealed class AgentState(ConsulStandInOptions options, ILogger logger) :
                 Math.Max(1, _servicesIndex),
                 new Dictionary<string, ulong>(_serviceIndexes),
                 Math.Max(1, _extinctionIndex),
-                _changed.Task,
-                _indexReset.Task);
+                _changed.Task);
         }
     }
 
@@ -466,8 +477,7 @@ internal sealed record AgentView(
     ulong ServicesIndex,
     IReadOnlyDictionary<string, ulong> ServiceIndexes,
     ulong ExtinctionIndex,
-    Task Changed,
-    Task IndexReset)
+    Task Changed)
 {
     /// <summary>The index of the health of one service name (never 0).</summary>
     public ulong IndexOf(string serviceName) => Math.Max(1, ServiceIndexes.GetValueOrDefault(serviceName, ExtinctionIndex));

@@ -65,6 +65,8 @@ internal sealed class ConsulHttpApi
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
+        // Taken before the request is logged: a reset made by whoever saw the request releases it.
+        context.Features.Set(new ArrivedBeforeReset(_state.NextIndexReset));
         _requests.Add(new ConsulRequest(request.Method, request.Path.Value ?? "/", request.QueryString.Value ?? ""));
         using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping);
         try
@@ -196,7 +198,7 @@ internal sealed class ConsulHttpApi
             return;
         }
 
-        var (instances, index) = await BlockAsync(minIndex, wait, view =>
+        var (instances, index) = await BlockAsync(context, minIndex, wait, view =>
         {
             IEnumerable<RegisteredService> found = _faults.Current == ConsulFault.EmptyServiceList ? [] : view.Registry.Instances(serviceName);
             return (found.ToList(), view.IndexOf(serviceName));
@@ -224,7 +226,7 @@ internal sealed class ConsulHttpApi
             return;
         }
 
-        var (services, index) = await BlockAsync(minIndex, wait, view =>
+        var (services, index) = await BlockAsync(context, minIndex, wait, view =>
         {
             IEnumerable<RegisteredService> found = _faults.Current == ConsulFault.EmptyServiceList ? [] : view.Registry.Services;
             return (found.ToList(), view.ServicesIndex);
@@ -245,14 +247,13 @@ internal sealed class ConsulHttpApi
     /// index is past the caller's, answers at once; otherwise waits for a change until the wait ends.
     /// An index reset (as at a Consul restart) releases every waiting query at once.
     /// </summary>
-    private async Task<(T Result, ulong Index)> BlockAsync<T>(ulong minIndex, TimeSpan wait, Func<AgentView, (T Result, ulong Index)> read, CancellationToken cancellation)
+    private async Task<(T Result, ulong Index)> BlockAsync<T>(HttpContext context, ulong minIndex, TimeSpan wait, Func<AgentView, (T Result, ulong Index)> read, CancellationToken cancellation)
     {
         var started = TimeProvider.System.GetTimestamp();
-        Task? indexReset = null;
+        var indexReset = context.Features.Get<ArrivedBeforeReset>()?.Reset ?? _state.NextIndexReset;
         while (true)
         {
             var view = _state.View();
-            indexReset ??= view.IndexReset;
             var (result, index) = read(view);
             var remaining = wait - TimeProvider.System.GetElapsedTime(started);
             if (minIndex == 0 || index > minIndex || indexReset.IsCompleted || remaining <= TimeSpan.Zero)
@@ -349,3 +350,6 @@ internal sealed class ConsulHttpApi
         return context.Response.Body.WriteAsync(body).AsTask();
     }
 }
+
+/// <summary>The index reset a request arrived before (it releases the request if the request blocks).</summary>
+internal sealed record ArrivedBeforeReset(Task Reset);
