@@ -1,5 +1,5 @@
 @echo off
-rem The workshop command on Windows: workshop list | up NN | check NN | reset NN | diff NN MM | doctor
+rem The workshop command on Windows: workshop list | up NN | check NN | load NN | chaos NN | reset NN | diff NN MM | doctor
 setlocal
 set "TOOL=%~dp0tools\Workshop"
 rem The commands the tool's messages suggest start with this.

@@ -1,4 +1,4 @@
-# The workshop command in PowerShell: ./workshop.ps1 list | up NN | check NN | reset NN | diff NN MM | doctor
+# The workshop command in PowerShell: ./workshop.ps1 list | up NN | check NN | load NN | chaos NN | reset NN | diff NN MM | doctor
 $ErrorActionPreference = 'Stop'
 $tool = Join-Path $PSScriptRoot 'tools/Workshop'
 # Errors are one line on standard error and exit code 1, as from ./workshop. Write-Error would throw

@@ -33,6 +33,16 @@ public sealed class WorkshopCommandTests
     [InlineData("chaos 07 --port 99999", "--port '99999' is not a port")]
     [InlineData("chaos 07 explode", "unknown word 'explode' for chaos")]
     [InlineData("chaos 03 fail 1", "03-api-gateway has no fault switch: it comes with 07-circuit-breaker")]
+    [InlineData("load", "wrong arguments for 'load': ./workshop load NN [rate PER_SECOND] [for SECONDS] [count REQUESTS] [mix READS:WRITES:AGGREGATIONS]")]
+    [InlineData("load 07 rate 0", "rate '0': requests per second, e.g. 20, a whole number from 1 to 2000")]
+    [InlineData("load 07 rate fast", "rate 'fast': requests per second")]
+    [InlineData("load 07 for 99999", "for '99999': how many seconds it runs at most, e.g. 60, a whole number from 1 to 3600")]
+    [InlineData("load 07 count -1", "count '-1': how many requests it sends at most")]
+    [InlineData("load 07 mix 1:1", "mix '1:1': reads:writes:aggregations, three whole numbers from 0 to 100, not all 0, e.g. 6:3:1")]
+    [InlineData("load 07 mix 0:0:0", "mix '0:0:0': reads:writes:aggregations")]
+    [InlineData("load 07 for", "'for' needs a value")]
+    [InlineData("load 07 loud", "unknown word 'loud' for load")]
+    [InlineData("load 02", "02-connect has no gateway to send load through: it comes with 03-api-gateway (`./workshop load 03`)")]
     [InlineData("reset 01 --force", "unknown option '--force'")]
     [InlineData("reset 99 --yes", "unknown step '99'")]
     public async Task BadArguments_GetOneLineError_AndNonZeroExit(string arguments, string message)
@@ -57,6 +67,17 @@ public sealed class WorkshopCommandTests
         Assert.Equal($"workshop: no accounts instance of 07-circuit-breaker answers on port {port}: start the step first with `./workshop up 07` or `docker compose up` in 07-circuit-breaker", chaos.Errors.Trim());
     }
 
+    [Fact]
+    public async Task Load_WhenTheStepIsNotRunning_SaysHowToStartIt()
+    {
+        var port = WorkshopFolder.FreePort();
+
+        var load = await WorkshopCommand.RunAsync(new Dictionary<string, string> { ["GATEWAY_PORT"] = port.ToString() }, "load", "03", "count", "5");
+
+        Assert.Equal(1, load.ExitCode);
+        Assert.Equal($"workshop: no gateway of 03-api-gateway answers on port {port}: start the step first with `./workshop up 03` or `docker compose up` in 03-api-gateway", load.Errors.Trim());
+    }
+
     /// <summary>The port workshop suggests in place of a taken one is a port: 1000 up, or down near the top of the range.</summary>
     [Theory]
     [InlineData(8000)]
@@ -76,7 +97,7 @@ public sealed class WorkshopCommandTests
         var help = await WorkshopCommand.RunAsync("help");
 
         Assert.Equal(0, help.ExitCode);
-        foreach (var command in new[] { "list", "up NN", "check NN", "chaos NN", "reset NN", "diff NN MM", "doctor" })
+        foreach (var command in new[] { "list", "up NN", "check NN", "load NN", "chaos NN", "reset NN", "diff NN MM", "doctor" })
         {
             Assert.Contains("workshop " + command, help.Output);
         }
@@ -327,6 +348,7 @@ public sealed class WorkshopUpTests
         Assert.True(check.ExitCode == 0, check.Output + check.Errors);
         Assert.Contains("checks passed.", check.Output);
 
+        await LoadAsync(step, ports);
         await ChaosAsync(step, ports);
 
         // Reset refuses while the step runs, and removes what the step stored once it is stopped.
@@ -479,6 +501,54 @@ public sealed class WorkshopUpTests
         "steps " + string.Join(", ", Repo.Steps.Where(step => Workshop.Steps.StepServices.Load(step).Apps.Any(a => a.Name == service)).Select(step => step.Folder[..2]));
 
     /// <summary>
+    /// `workshop load` on the running step: from step 03 on it sends its mix through the gateway, says
+    /// each second how it goes, and reports each kind; the deposits it counts as answered are what
+    /// accounts added to the balances (read here from accounts itself). Before step 03 it says which
+    /// step brings the gateway.
+    /// </summary>
+    private static async Task LoadAsync(Workshop.Steps.Step step, Dictionary<string, string> ports)
+    {
+        var number = step.Folder[..2];
+        if (step.Number < 3)
+        {
+            var refused = await WorkshopCommand.RunAsync(ports, "load", number);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Equal($"workshop: {step.Folder} has no gateway to send load through: it comes with 03-api-gateway (`./workshop load 03`)", refused.Errors.Trim());
+            return;
+        }
+
+        using var accounts = new HttpClient { BaseAddress = new Uri($"http://localhost:{ports["ACCOUNTS_PORT"]}") };
+        var before = await TotalBalanceAsync(accounts);
+
+        var load = await WorkshopCommand.RunAsync(ports, "load", number, "rate", "20", "count", "30", "mix", "1:1:1");
+
+        Assert.True(load.ExitCode == 0, load.Output + load.Errors);
+        Assert.Contains($"Load on {step.Folder} through the gateway at http://localhost:{ports["GATEWAY_PORT"]}: 20 requests/s for at most 60 s or 30 requests, mix reads 1 : writes 1 : aggregations 1. Ctrl-C ends it early.", load.Output);
+        // 30 requests at 20 a second take 1.5 s: one line for the first second.
+        Assert.Matches(@"\n +1 s +\d+ answered/s  failed \d+ \([0-9.]+%\)  p50 [0-9.]+ ms  p99 [0-9.]+ ms  sent \d+\n", load.Output);
+        Assert.Matches(@"Sent 30 requests in \d+\.\d s \(\d+\.\d/s\): ", load.Output);
+        var rows = LoadRows(load.Output);
+        Assert.Equal(["read", "write", "aggregation"], rows.Keys);
+        Assert.All(rows.Values, row => Assert.Equal(10, row.Sent));
+        var deposits = rows["write"].Ok;
+        Assert.True(deposits > 0, load.Output);
+        Assert.Contains($"[ok]   Deposits: {deposits} answered 2xx, and accounts counted as many: the balances grew by {deposits}.00.", load.Output);
+        Assert.Equal(before + 3 * 100m + deposits, await TotalBalanceAsync(accounts));
+    }
+
+    /// <summary>The report's table: each kind's requests sent and answered 2xx.</summary>
+    private static Dictionary<string, (int Sent, int Ok, int Failed)> LoadRows(string output) =>
+        System.Text.RegularExpressions.Regex.Matches(output, @"^  (read|write|aggregation) +(\d+) +(\d+) +(\d+) ", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => (int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value), int.Parse(m.Groups[4].Value)));
+
+    /// <summary>What accounts itself says all its accounts hold.</summary>
+    private static async Task<decimal> TotalBalanceAsync(HttpClient accounts)
+    {
+        using var json = JsonDocument.Parse(await accounts.GetStringAsync("/accounts"));
+        return json.RootElement.EnumerateArray().Sum(a => a.GetProperty("balance").GetDecimal());
+    }
+
+    /// <summary>
     /// `workshop chaos` on the running step: from step 07 on it turns the fault switch of accounts on
     /// (the instance then fails its requests, and counts them) and off again, saying what it changed;
     /// before step 07 it says which step brings the switch.
@@ -499,6 +569,11 @@ public sealed class WorkshopUpTests
 
         Assert.True(on.ExitCode == 0, on.Output + on.Errors);
         Assert.Contains($"[ok]   accounts on port {port}: failure rate 0% -> 100%, latency 0 ms -> 20 ms\n", on.Output + "\n");
+
+        // Load cannot open its accounts while every request to accounts fails, and says so.
+        var refused = await WorkshopCommand.RunAsync(ports, "load", number, "count", "5");
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Equal($"workshop: could not prepare the load: POST /api/accounts failed 20 times, the last with 500 Injected fault (a fault switch on? `./workshop chaos {number} off`)", refused.Errors.Trim());
         Assert.Contains($"Faults on in 1 of 1 accounts instances: callers meet them through the gateway; `./workshop chaos {number} off` turns them off.", on.Output);
 
         using var http = new HttpClient { BaseAddress = new Uri($"http://localhost:{port}") };
@@ -520,8 +595,24 @@ public sealed class WorkshopUpTests
         Assert.True(off.ExitCode == 0, off.Output + off.Errors);
         Assert.Contains($"[ok]   accounts on port {port}: failure rate 100% -> 0%, latency 30 ms -> 0 ms", off.Output);
         Assert.Contains($"No faults: every accounts instance of {step.Folder} answers normally.", off.Output);
-        using var answered = await http.GetAsync("/accounts/1");
-        Assert.NotEqual(HttpStatusCode.InternalServerError, answered.StatusCode);
+        using (var answered = await http.GetAsync("/accounts/1"))
+        {
+            Assert.NotEqual(HttpStatusCode.InternalServerError, answered.StatusCode);
+        }
+
+        // Load while half of accounts' requests fail: the failures show in load's report, and the deposits
+        // it counts as answered are still exactly what accounts added.
+        var before = await TotalBalanceAsync(http);
+        await WorkshopCommand.RunAsync(ports, "chaos", number, "fail", "0.5", "--port", port);
+        var load = await WorkshopCommand.RunAsync(ports, "load", number, "rate", "50", "count", "40", "mix", "0:1:0");
+        await WorkshopCommand.RunAsync(ports, "chaos", number, "off", "--port", port);
+        Assert.True(load.ExitCode == 0, load.Output + load.Errors);
+        var writes = LoadRows(load.Output)["write"];
+        Assert.Equal(40, writes.Sent);
+        Assert.True(writes.Failed > 0 && writes.Ok > 0, load.Output);
+        Assert.Contains($"Failures by answer: 500 x{writes.Failed}", load.Output);
+        Assert.Contains($"[ok]   Deposits: {writes.Ok} answered 2xx, and accounts counted as many", load.Output);
+        Assert.Equal(before + 3 * 100m + writes.Ok, await TotalBalanceAsync(http));
     }
 
     /// <summary>The README's line with each documented port replaced by the one its service moved to.</summary>

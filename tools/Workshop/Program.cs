@@ -2,7 +2,7 @@ using Workshop;
 using Workshop.Commands;
 using Workshop.Steps;
 
-// workshop list | up NN [--fresh] | check NN | chaos NN ... | reset NN [--yes] | diff NN MM [--names] | doctor
+// workshop list | up NN [--fresh] | check NN | load NN ... | chaos NN ... | reset NN [--yes] | diff NN MM [--names] | doctor
 // Before anything calls a service: a web proxy in the environment must not get this machine's calls.
 LocalhostProxy.Bypass();
 try
@@ -14,6 +14,7 @@ try
         ["up", var step, .. var options] => await UpCommand.RunAsync(FindStep(step), Flags(options, "--fresh")),
         ["check", var step] => await CheckCommand.RunAsync(FindStep(step)),
         ["chaos", var step, .. var words] => await ChaosCommand.RunAsync(FindStep(step), StepCatalog.Load(StepCatalog.FindRoot()), words),
+        ["load", var step, .. var words] => await LoadCommand.RunAsync(FindStep(step), StepCatalog.Load(StepCatalog.FindRoot()), words),
         ["reset", var step, .. var options] => ResetCommand.Run(FindStep(step), Flags(options, "--yes")),
         ["diff", var from, var to, .. var options] => DiffCommand.Run(FindStep(from), FindStep(to), Flags(options, "--names")),
         ["doctor"] => await DoctorCommand.RunAsync(),
@@ -48,6 +49,7 @@ static string? Form(string command) => command switch
     "up" => "up NN [--fresh]",
     "check" => "check NN",
     "chaos" => ChaosCommand.Form,
+    "load" => LoadCommand.Form,
     "reset" => "reset NN [--yes]",
     "diff" => "diff NN MM [--names]",
     "doctor" => "doctor",
@@ -66,6 +68,11 @@ static int Usage()
                                         stop, start, restart, pause or resume and a service's name,
                                         or status
           workshop check NN             run the README's "Try it" commands against the running step
+          workshop load NN [rate N] [for S] [count N] [mix R:W:A]
+                                        steady traffic through the running step's gateway: rate
+                                        requests a second (20), for at most S seconds (60) or N
+                                        requests, reads:writes:aggregations (6:3:1); a line each
+                                        second, a report at the end; Ctrl-C ends it early
           workshop chaos NN [fail RATE] [slow MS] [off] [--port PORT]
                                         step 07's fault switch on every accounts instance of the
                                         running step (or the one on PORT): fail 0.5 fails half the
