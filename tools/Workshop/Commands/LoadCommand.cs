@@ -49,8 +49,8 @@ public static class LoadCommand
 
         using var http = new HttpClient(new SocketsHttpHandler
         {
-            // Enough connections that requests never queue for one at the rates allowed; a slow answer
-            // holds one, and its latency shows it.
+            // Up to 512 requests at once: one waits for a connection only when the answers take longer
+            // than 512 / rate seconds, and its latency (counted from when it was due) shows the wait.
             MaxConnectionsPerServer = 512,
             UseProxy = false,
         })
