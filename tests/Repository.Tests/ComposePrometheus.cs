@@ -18,11 +18,28 @@ internal static class ComposePrometheus
     {
         var command = service.Node.Children.TryGetValue("command", out var c) ? ((YamlSequenceNode)c).Children.Select(n => ((YamlScalarNode)n).Value!).ToList() : [];
         Assert.Contains($"--config.file={ConfigFile}", command);
-        var (source, _) = Assert.Single(service.Volumes, v => v.Target == "/etc/prometheus");
-        var folder = Path.GetFullPath(Path.Combine(compose.Directory, source));
+        // The configuration folder mounted (a step's file), or each file given as a config (the root
+        // file, which is also a Swarm stack).
+        string[] given;
+        if (service.Volumes.Any(v => v.Target == "/etc/prometheus"))
+        {
+            var (source, _) = Assert.Single(service.Volumes, v => v.Target == "/etc/prometheus");
+            given = Directory.GetFiles(Path.GetFullPath(Path.Combine(compose.Directory, source)));
+        }
+        else
+        {
+            var configs = service.Configs.Where(c => c.Target.StartsWith("/etc/prometheus/", StringComparison.Ordinal)).ToList();
+            Assert.Contains(configs, c => c.Target == ConfigFile);
+            given = [.. configs.Select(c =>
+            {
+                var file = compose.ConfigFiles[c.Source];
+                Assert.Equal(Path.GetFileName(c.Target), Path.GetFileName(file));
+                return file;
+            })];
+        }
 
         var yaml = new YamlStream();
-        yaml.Load(new StringReader(File.ReadAllText(Path.Combine(folder, "prometheus.yml"))));
+        yaml.Load(new StringReader(File.ReadAllText(Assert.Single(given, f => Path.GetFileName(f) == "prometheus.yml"))));
         var root = (YamlMappingNode)yaml.Documents[0].RootNode;
         foreach (var job in ((YamlSequenceNode)root["scrape_configs"]).Children.Cast<YamlMappingNode>())
         {
@@ -51,7 +68,7 @@ internal static class ComposePrometheus
 
         using var configuration = new StringWriter();
         yaml.Save(configuration, assignAnchors: false);
-        var files = Directory.GetFiles(folder).Where(f => Path.GetFileName(f) != "prometheus.yml").ToArray();
+        var files = given.Where(f => Path.GetFileName(f) != "prometheus.yml").ToArray();
         return PrometheusServer.StartAsync(configuration.ToString(), files);
 
         // "users:8080": a service of the file, on the port the workshop's services listen on inside compose.

@@ -28,7 +28,9 @@ public sealed partial class ComposeTests
         ProgramResult result;
         try
         {
-            result = await Shell.RunAsync("docker-compose", ["-f", path, "config", "-q"], TimeSpan.FromMinutes(1), Path.GetDirectoryName(path)!);
+            // With its override file, if it has one, as `docker compose up` reads them.
+            var files = new ComposeFile(path).OverridePath is { } overridePath ? new[] { "-f", path, "-f", overridePath } : ["-f", path];
+            result = await Shell.RunAsync("docker-compose", [.. files, "config", "-q"], TimeSpan.FromMinutes(1), Path.GetDirectoryName(path)!);
         }
         catch (System.ComponentModel.Win32Exception) when (Environment.GetEnvironmentVariable("CI") is null)
         {

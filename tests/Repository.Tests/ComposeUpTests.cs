@@ -341,6 +341,12 @@ public sealed partial class ComposeUpTests
             start.Environment[key] = value.StartsWith('/') ? image.HostPath(value) : OnLoopback(value, ports);
         }
 
+        // The network the containers share is loopback here: a service registers its address in it.
+        if (service.Environment.ContainsKey("Consul__ServiceNetwork"))
+        {
+            start.Environment["Consul__ServiceNetwork"] = "127.0.0.0/8";
+        }
+
         start.Environment["ASPNETCORE_HTTP_PORTS"] = ports[service.Name].ToString();
         foreach (var (key, value) in LoadedMachine.Environment)
         {

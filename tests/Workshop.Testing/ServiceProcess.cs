@@ -51,8 +51,10 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// <summary>
     /// Starts a service (e.g. "Users") with the given configuration and waits until /health answers 200.
     /// Port 0 lets Kestrel pick a free port; a test that restarts a service passes the port it had.
+    /// <paramref name="host"/> 0.0.0.0 listens on every interface, as in a container; the test still
+    /// talks to it on loopback.
     /// </summary>
-    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string> configuration, int port = 0)
+    public static async Task<ServiceProcess> StartAsync(string project, IReadOnlyDictionary<string, string> configuration, int port = 0, string host = "127.0.0.1")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -63,7 +65,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         };
         start.ArgumentList.Add(StepPaths.Assembly(project));
         start.ArgumentList.Add("--urls");
-        start.ArgumentList.Add($"http://127.0.0.1:{port}");
+        start.ArgumentList.Add($"http://{host}:{port}");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         foreach (var (key, value) in CommonConfiguration.Concat(configuration))
         {
@@ -182,7 +184,8 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         var match = ListeningOn().Match(line);
         if (match.Success)
         {
-            _listening.TrySetResult(new Uri(match.Groups["url"].Value));
+            // Listening on every interface, it answers on loopback too.
+            _listening.TrySetResult(new Uri(match.Groups["url"].Value.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal)));
         }
     }
 

@@ -33,6 +33,65 @@ public sealed class DiscoveryTests
         await accounts.WaitForLogAsync($"Registered {DiscoveryStep.IdOf(accounts)} at 127.0.0.1:{accounts.BaseAddress.Port} in Consul", TimeSpan.FromSeconds(5));
     }
 
+    /// <summary>
+    /// On a network that spans machines (a Docker Swarm overlay) a container's host name means nothing
+    /// on the other machines: with Consul:ServiceNetwork set, an instance listening on every interface
+    /// registers its own address inside that network instead (loopback's here).
+    /// </summary>
+    [Fact]
+    public async Task InstanceOnEveryInterface_RegistersItsAddressInTheServiceNetwork_NotItsHostName()
+    {
+        await using var consul = await ConsulStandIn.StartAsync();
+        using var data = new TempDirectory();
+        await using var accounts = await ServiceProcess.StartAsync("Accounts", new Dictionary<string, string>
+        {
+            ["Consul__Address"] = consul.BaseAddress.ToString(),
+            ["Consul__ServiceNetwork"] = "127.0.0.0/8",
+            ["Database__Path"] = data.File("accounts.db"),
+        }, host: "0.0.0.0");
+
+        var port = accounts.BaseAddress.Port;
+        var registry = await consul.WaitUntilAsync(r => r.Instances("accounts").Count == 1, TimeSpan.FromSeconds(20));
+        var registered = Assert.Single(registry.Instances("accounts"));
+        Assert.Equal(($"accounts-127.0.0.1-{port}", "127.0.0.1", port), (registered.Id, registered.Address, registered.Port));
+        await accounts.WaitForLogAsync($"Registered accounts-127.0.0.1-{port} at 127.0.0.1:{port} in Consul", TimeSpan.FromSeconds(5));
+    }
+
+    [Theory]
+    [InlineData("10.20.0.0/33")]
+    [InlineData("10.20.0.0")]
+    [InlineData("fd00::/8")]
+    public async Task ServiceNetworkThatIsNoIPv4Network_IsRefusedAtStart_NamingTheSetting(string network)
+    {
+        using var data = new TempDirectory();
+        var reported = await ServiceProcess.AssertRefusesToStartAsync("Accounts", new Dictionary<string, string>
+        {
+            ["Database__Path"] = data.File("accounts.db"),
+            ["Consul__ServiceNetwork"] = network,
+        });
+
+        Assert.Contains("Consul:ServiceNetwork must be an IPv4 network in CIDR notation, such as 10.20.0.0/16", reported);
+    }
+
+    [Fact]
+    public async Task ServiceNetworkThisMachineHasNoAddressIn_StopsTheStart_NamingTheNetworkAndTheAddressesFound()
+    {
+        // A documentation network (RFC 5737) that none of this machine's interfaces is in.
+        var local = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address).ToList();
+        var network = new[] { "198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24" }
+            .First(n => !local.Any(System.Net.IPNetwork.Parse(n).Contains));
+        using var data = new TempDirectory();
+        var reported = await ServiceProcess.AssertRefusesToStartAsync("Accounts", new Dictionary<string, string>
+        {
+            ["Database__Path"] = data.File("accounts.db"),
+            ["Consul__ServiceNetwork"] = network,
+        });
+
+        Assert.Contains($"No network interface of this machine has an address in Consul:ServiceNetwork {network}; its IPv4 addresses are ", reported);
+        Assert.Matches(@"its IPv4 addresses are [^;\n]*\b127\.0\.0\.1\b", reported);
+    }
+
     [Fact]
     public async Task UsersCalls_ReachEveryRegisteredAccountsInstance_InTurn()
     {

@@ -9,6 +9,7 @@ namespace ServiceDefaults.Discovery;
 ///   "Address": "http://localhost:8500",       // the agent; in docker-compose Consul__Address=http://consul:8500
 ///   "ServiceName": "accounts",                // defaults to the project's name in lower case
 ///   "ServiceAddress": null,                   // how others reach this instance (see ServiceInstance)
+///   "ServiceNetwork": null,                   // or the network whose address it registers, e.g. "10.20.0.0/16"
 ///   "CheckTtl": "00:00:10",                   // the instance says "alive" three times within this
 ///   "DeregisterCriticalServiceAfter": "00:01:00",
 ///   "BlockingWait": "00:00:30"                // how long one watch query may wait for a change
@@ -26,11 +27,21 @@ public sealed class ConsulOptions
     public string? ServiceName { get; set; }
 
     /// <summary>
-    /// The host name or IP address other services and Consul reach this instance at. Unset: the host
-    /// it listens on, or, when it listens on every interface (as in a container), this machine's host
-    /// name, which other containers on the same compose network can resolve.
+    /// The host name or IP address other services and Consul reach this instance at. Unset: its address
+    /// in <see cref="ServiceNetwork"/> when that is set; else the host it listens on, or, when it listens
+    /// on every interface (as in a container), this machine's host name, which other containers on the
+    /// same compose network can resolve.
     /// </summary>
     public string? ServiceAddress { get; set; }
+
+    /// <summary>
+    /// An IPv4 network in CIDR notation (<c>10.20.0.0/16</c>): the instance registers the address of its
+    /// own interface inside it. For a network that spans machines, such as a Docker Swarm overlay
+    /// network, where a container's host name is known on its own machine only and the container has
+    /// other networks besides. Used when <see cref="ServiceAddress"/> is unset; no interface in it stops
+    /// the instance with an error naming the addresses it has.
+    /// </summary>
+    public string? ServiceNetwork { get; set; }
 
     /// <summary>A TTL check: the instance passes it every third of this; a crashed one turns critical after it.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]

@@ -21,6 +21,8 @@ public static class DiscoveryExtensions
             .ValidateDataAnnotations()
             .Validate(o => o.Address is null or { IsAbsoluteUri: true, Scheme: "http" or "https" },
                 "Consul:Address must be an http:// or https:// address, such as http://localhost:8500 (Consul__Address=...).")
+            .Validate(o => o.ServiceNetwork is null || ServiceInstance.IsIPv4Network(o.ServiceNetwork),
+                "Consul:ServiceNetwork must be an IPv4 network in CIDR notation, such as 10.20.0.0/16 (Consul__ServiceNetwork=...).")
             .ValidateOnStart();
 
         builder.Services.AddHttpClient<ConsulClient>((services, http) =>
