@@ -26,9 +26,9 @@ public static class ChaosCommand
     public static async Task<int> RunAsync(Step step, IReadOnlyList<Step> steps, string[] words)
     {
         var (change, onePort) = Parse(step, words);
-        if (!File.Exists(SwitchFile(step)))
+        if (!HasFaultSwitch(step))
         {
-            var first = steps.FirstOrDefault(s => File.Exists(SwitchFile(s)));
+            var first = steps.FirstOrDefault(HasFaultSwitch);
             throw new UserError($"{step.Folder} has no fault switch: it comes with {first?.Folder ?? "a later step"}" +
                 (first is null ? "" : $" (`{Ui.Command} chaos {first.Folder[..2]} ...`)"));
         }
@@ -85,7 +85,8 @@ public static class ChaosCommand
         return 0;
     }
 
-    private static string SwitchFile(Step step) => Path.Combine(step.Directory, "src", "Accounts", "Faults", "FaultSwitch.cs");
+    /// <summary>Whether the step's accounts has the fault switch (step 07 and later).</summary>
+    internal static bool HasFaultSwitch(Step step) => File.Exists(Path.Combine(step.Directory, "src", "Accounts", "Faults", "FaultSwitch.cs"));
 
     /// <summary>The instance's switch, or null when what answers on the port is not an accounts instance with one.</summary>
     private static async Task<Switch?> ReadAsync(HttpClient http, int port)

@@ -139,10 +139,10 @@ public static class LoadCommand
         }
 
         throw new UserError($"could not prepare the load: POST /{path} failed {attempts} times, the last with {why}" +
-            (File.Exists(Path.Combine(step.Directory, "src", "Accounts", "Faults", "FaultSwitch.cs")) ? $" (a fault switch on? `{Ui.Command} chaos {step.Folder[..2]} off`)" : ""));
+            (ChaosCommand.HasFaultSwitch(step) ? $" (a fault switch on? `{Ui.Command} chaos {step.Folder[..2]} off`)" : ""));
     }
 
-    /// <summary>Each account's balance after the run; null where accounts did not say.</summary>
+    /// <summary>The sum of the accounts' balances after the run; null when accounts did not say one of them.</summary>
     private static async Task<decimal?> ReadBalancesAsync(HttpClient http, IReadOnlyList<Target> targets)
     {
         var total = 0m;
@@ -179,7 +179,6 @@ public static class LoadCommand
 
     private static void Report(TrafficResult run, decimal? balances, int accounts)
     {
-        var all = run.Kinds.Values.SelectMany(k => k.Latencies).ToList();
         var failed = run.Kinds.Values.Sum(k => k.Failed);
         var sent = run.Kinds.Values.Sum(k => k.Sent);
         Ui.Line();
