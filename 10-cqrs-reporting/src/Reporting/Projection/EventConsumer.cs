@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Threading.Channels;
 using Messaging;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -10,9 +11,11 @@ using Storage;
 namespace Reporting.Projection;
 
 /// <summary>
-/// Consumes the events of users and accounts from the durable queue <see cref="Queue"/> and hands each
-/// to the <see cref="ReportProjection"/>. Acknowledged by hand, after the projection's transaction has
-/// committed: a consumer that dies in between gets the message again, and the projection skips it.
+/// Consumes the events of users and accounts from the durable queue <see cref="Queue"/> and hands them
+/// to the <see cref="ReportProjection"/>: the events waiting when it turns to them, in one transaction.
+/// Acknowledged by hand, after that transaction has committed: a consumer that dies in between gets the
+/// messages again, and the projection skips them. When a batch fails, its events are applied one at a
+/// time, so that one event that cannot be applied holds up no other.
 /// A message that cannot be read (not JSON, not an event, a type nobody knows) is rejected without
 /// requeue, so the broker moves it to the dead-letter queue and the messages behind it flow on. While the
 /// broker cannot be reached, it connects again (after 1 s, then up to every 5 s); readiness says so.
@@ -28,8 +31,8 @@ public sealed partial class EventConsumer(
     /// <summary>Every event of both services.</summary>
     private static readonly string[] RoutingKeys = ["users.*", "accounts.*"];
 
-    /// <summary>How many unacknowledged messages the broker hands over at once.</summary>
-    private const ushort Prefetch = 50;
+    /// <summary>How many unacknowledged messages the broker hands over at once: also the largest batch.</summary>
+    private const ushort Prefetch = 100;
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
 
@@ -116,8 +119,18 @@ public sealed partial class EventConsumer(
 
         await Topology.DeclareConsumerQueueAsync(channel, Queue, RoutingKeys, stoppingToken);
         await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: Prefetch, global: false, stoppingToken);
+
+        // Each message is read as it arrives and waits here; the loop takes all that wait at once. Once
+        // the connection is gone, a message that still arrives is dropped: unacknowledged, it comes again.
+        var received = Channel.CreateUnbounded<Received>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var consumer = new AsyncEventingBasicConsumer(channel);
-        consumer.ReceivedAsync += (_, delivery) => OnReceivedAsync(channel, delivery, stoppingToken);
+        consumer.ReceivedAsync += (_, delivery) =>
+        {
+            received.Writer.TryWrite(Read(delivery));
+            return Task.CompletedTask;
+        };
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var applying = ApplyUntilClosedAsync(channel, received.Reader, stop.Token);
         await channel.BasicConsumeAsync(Queue, autoAck: false, consumer, stoppingToken);
 
         _connection = connection;
@@ -126,49 +139,123 @@ public sealed partial class EventConsumer(
         LogConsuming(logger, Queue, options.Value.Describe());
         try
         {
-            await closed.Task.WaitAsync(stoppingToken);
+            // A loop that fails (an ack the broker did not take) ends the connection: the next one
+            // gets the messages still unacknowledged.
+            if (await Task.WhenAny(closed.Task, applying).WaitAsync(stoppingToken) == applying)
+            {
+                await applying;
+            }
+
             LogDisconnected(logger, options.Value.Describe());
             _problem = "the connection was lost";
         }
         finally
         {
+            // The loop ends with its channel, before the next connection's begins: two would apply at once.
             _connection = null;
+            received.Writer.TryComplete();
+            await stop.CancelAsync();
+            // What it ended with was thrown above, or is its channel closing under it.
+            await applying.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
-    private async Task OnReceivedAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken stoppingToken)
+    /// <summary>Applies what the consumer received, as many messages at once as wait, until the channel closes.</summary>
+    private async Task ApplyUntilClosedAsync(IChannel channel, ChannelReader<Received> received, CancellationToken stoppingToken)
     {
-        if (!TryRead(delivery, out var envelope, out var @event, out var problem))
+        var batch = new List<Received>(Prefetch);
+        while (await received.WaitToReadAsync(stoppingToken))
+        {
+            batch.Clear();
+            while (batch.Count < Prefetch && received.TryRead(out var message))
+            {
+                batch.Add(message);
+            }
+
+            await ApplyAsync(channel, batch, stoppingToken);
+        }
+    }
+
+    private async Task ApplyAsync(IChannel channel, List<Received> batch, CancellationToken stoppingToken)
+    {
+        // First the messages that are not events, one by one: the ack of the batch below takes every
+        // message before its tag along, and these must go to the dead-letter queue instead.
+        foreach (var poison in batch.Where(m => m.Event is null))
         {
             // One line, and the message set aside: the ones behind it must not wait on it.
-            LogDeadLettered(logger, delivery.BasicProperties.MessageId ?? "(no id)", delivery.RoutingKey, problem);
+            LogDeadLettered(logger, poison.MessageId, poison.RoutingKey, poison.Problem!);
             ReportingMetrics.DeadLettered.Inc();
-            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue: false, stoppingToken);
+            await channel.BasicNackAsync(poison.Tag, multiple: false, requeue: false, stoppingToken);
+        }
+
+        var events = batch.Where(m => m.Event is not null).ToList();
+        if (events.Count <= 1)
+        {
+            if (events.Count == 1)
+            {
+                await ApplyOneAsync(channel, events[0], stoppingToken);
+            }
+
             return;
         }
 
-        // The span continues the trace that the message carries: the request that made the change, and the publish.
-        var parent = RabbitMQActivitySource.ContextExtractor(delivery.BasicProperties);
-        using var span = tracing.Source.StartActivity($"process {delivery.RoutingKey}", ActivityKind.Consumer, parent);
-        span?.SetTag("messaging.system", "rabbitmq");
-        span?.SetTag("messaging.operation.type", "process");
-        span?.SetTag("messaging.destination.name", Queue);
-        span?.SetTag("messaging.message.id", envelope.Id.ToString());
-        span?.SetTag("event.aggregate", envelope.AggregateId);
-        span?.SetTag("event.version", envelope.Version);
+        var started = DateTimeOffset.UtcNow;
+        IReadOnlyList<ApplyOutcome> outcomes;
+        try
+        {
+            await using var scope = scopes.CreateAsyncScope();
+            outcomes = await scope.ServiceProvider.GetRequiredService<ReportProjection>()
+                .ApplyAsync(events.ConvertAll(m => m.Event!), stoppingToken);
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested && IsDatabaseAway(e))
+        {
+            // Nothing of the batch was applied, and nothing can be until the database is back: all of
+            // it goes back to the queue and comes again.
+            LogApplyBatchFailed(logger, events.Count, e.Message, "they come again");
+            await Task.Delay(TimeSpan.FromMilliseconds(500), stoppingToken);
+            await channel.BasicNackAsync(events[^1].Tag, multiple: true, requeue: true, CancellationToken.None);
+            return;
+        }
+        catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Nothing of the batch was applied: each event on its own now, where one that fails is
+            // requeued or dead-lettered alone.
+            LogApplyBatchFailed(logger, events.Count, e.Message, "applying them one at a time");
+            foreach (var message in events)
+            {
+                await ApplyOneAsync(channel, message, stoppingToken);
+            }
 
+            return;
+        }
+
+        await channel.BasicAckAsync(events[^1].Tag, multiple: true, CancellationToken.None);
+        for (var i = 0; i < events.Count; i++)
+        {
+            // Each event's span covers the transaction that applied it, in the trace its message carries.
+            using var span = StartSpan(events[i], started);
+            Applied(events[i], outcomes[i], span);
+        }
+    }
+
+    /// <summary>Applies one event in a transaction of its own, and acknowledges it alone.</summary>
+    private async Task ApplyOneAsync(IChannel channel, Received message, CancellationToken stoppingToken)
+    {
+        using var span = StartSpan(message, DateTimeOffset.UtcNow);
         ApplyOutcome outcome;
         try
         {
             await using var scope = scopes.CreateAsyncScope();
-            outcome = await scope.ServiceProvider.GetRequiredService<ReportProjection>().ApplyAsync(envelope, @event, stoppingToken);
+            var outcomes = await scope.ServiceProvider.GetRequiredService<ReportProjection>().ApplyAsync([message.Event!], stoppingToken);
+            outcome = outcomes[0];
         }
         catch (Exception e) when (!stoppingToken.IsCancellationRequested)
         {
             // The reports' database failed (switched off, locked too long): the message goes back to the
             // queue and comes again. Once more only, unless the database is known to be away: a message
             // that fails every time would otherwise hold up all the others.
-            var requeue = !delivery.Redelivered || e is DatabaseUnavailableException || e.InnerException is DatabaseUnavailableException;
+            var requeue = !message.Redelivered || IsDatabaseAway(e);
+            var envelope = message.Event!.Envelope;
             LogApplyFailed(logger, envelope.Type, envelope.Id, e.Message, requeue ? "it comes again" : "it goes to the dead-letter queue");
             span?.SetStatus(ActivityStatusCode.Error, e.Message);
             if (requeue)
@@ -180,11 +267,35 @@ public sealed partial class EventConsumer(
                 ReportingMetrics.DeadLettered.Inc();
             }
 
-            await channel.BasicNackAsync(delivery.DeliveryTag, multiple: false, requeue, CancellationToken.None);
+            await channel.BasicNackAsync(message.Tag, multiple: false, requeue, CancellationToken.None);
             return;
         }
 
-        await channel.BasicAckAsync(delivery.DeliveryTag, multiple: false, CancellationToken.None);
+        await channel.BasicAckAsync(message.Tag, multiple: false, CancellationToken.None);
+        Applied(message, outcome, span);
+    }
+
+    private static bool IsDatabaseAway(Exception e) =>
+        e is DatabaseUnavailableException || e.InnerException is DatabaseUnavailableException;
+
+    /// <summary>The span of an event's processing: a child of the publish whose context the message carries.</summary>
+    private Activity? StartSpan(Received message, DateTimeOffset started)
+    {
+        var envelope = message.Event!.Envelope;
+        var span = tracing.Source.StartActivity(
+            ActivityKind.Consumer, message.Parent, name: $"process {message.RoutingKey}", startTime: started);
+        span?.SetTag("messaging.system", "rabbitmq");
+        span?.SetTag("messaging.operation.type", "process");
+        span?.SetTag("messaging.destination.name", Queue);
+        span?.SetTag("messaging.message.id", envelope.Id.ToString());
+        span?.SetTag("event.aggregate", envelope.AggregateId);
+        span?.SetTag("event.version", envelope.Version);
+        return span;
+    }
+
+    private void Applied(Received message, ApplyOutcome outcome, Activity? span)
+    {
+        var envelope = message.Event!.Envelope;
         span?.SetTag("event.outcome", outcome == ApplyOutcome.Applied ? "applied" : "duplicate");
         if (outcome == ApplyOutcome.Duplicate)
         {
@@ -195,6 +306,20 @@ public sealed partial class EventConsumer(
 
         ReportingMetrics.EventsApplied.WithLabels(envelope.Type).Inc();
         ReportingMetrics.ProjectionLag.Observe(Math.Max(0, (DateTimeOffset.UtcNow - envelope.OccurredAt).TotalSeconds));
+    }
+
+    /// <summary>
+    /// A message as received: its event, or why it is not one. Read while the consumer hands it over,
+    /// since its body is the client's to reuse once the handler returns.
+    /// </summary>
+    private sealed record Received(ulong Tag, bool Redelivered, string RoutingKey, string MessageId, ActivityContext Parent, Delivered? Event, string? Problem);
+
+    private static Received Read(BasicDeliverEventArgs delivery)
+    {
+        var parent = RabbitMQActivitySource.ContextExtractor(delivery.BasicProperties);
+        var read = TryRead(delivery, out var envelope, out var @event, out var problem) ? new Delivered(envelope, @event) : null;
+        return new Received(delivery.DeliveryTag, delivery.Redelivered, delivery.RoutingKey,
+            delivery.BasicProperties.MessageId ?? "(no id)", parent, read, read is null ? problem : null);
     }
 
     /// <summary>Reads an envelope and its event; false, with why, for a message that is not one.</summary>
@@ -246,6 +371,9 @@ public sealed partial class EventConsumer(
 
     [LoggerMessage(LogLevel.Warning, "Dead-lettered message {MessageId} ({RoutingKey}): {Problem}")]
     private static partial void LogDeadLettered(ILogger logger, string messageId, string routingKey, string problem);
+
+    [LoggerMessage(LogLevel.Warning, "Could not apply a batch of {Count} events: {Problem}; {Outcome}")]
+    private static partial void LogApplyBatchFailed(ILogger logger, int count, string problem, string outcome);
 
     [LoggerMessage(LogLevel.Warning, "Could not apply {Type} {EventId}: {Problem}; {Outcome}")]
     private static partial void LogApplyFailed(ILogger logger, string type, Guid eventId, string problem, string outcome);

@@ -4,6 +4,9 @@ using Reporting.Data;
 
 namespace Reporting.Projection;
 
+/// <summary>An event read off the queue, for the projection.</summary>
+public sealed record Delivered(EventEnvelope Envelope, IIntegrationEvent Event);
+
 /// <summary>What became of an event handed to the projection.</summary>
 public enum ApplyOutcome
 {
@@ -23,43 +26,71 @@ public enum ApplyOutcome
 /// </summary>
 public sealed class ReportProjection(ReportingDb db, TimeProvider clock)
 {
-    public async Task<ApplyOutcome> ApplyAsync(EventEnvelope envelope, IIntegrationEvent @event, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies events in one transaction, in their order: all of them or, when one fails, none. One
+    /// commit for many events is what keeps the projection up with a busy write side, since a commit
+    /// waits for the disk. An event that comes twice in the same batch is skipped the second time.
+    /// </summary>
+    public async Task<IReadOnlyList<ApplyOutcome>> ApplyAsync(IReadOnlyList<Delivered> events, CancellationToken cancellationToken)
     {
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        if (await db.ProcessedEvents.AnyAsync(e => e.EventId == envelope.Id, cancellationToken))
+        var outcomes = new ApplyOutcome[events.Count];
+        var applied = new List<ProcessedEvent>(events.Count);
+        var seen = new HashSet<Guid>(events.Count);
+        var touched = new HashSet<UserReport>();
+        for (var i = 0; i < events.Count; i++)
         {
-            return ApplyOutcome.Duplicate;
+            var (envelope, @event) = events[i];
+            if (!seen.Add(envelope.Id) || await db.ProcessedEvents.AnyAsync(e => e.EventId == envelope.Id, cancellationToken))
+            {
+                outcomes[i] = ApplyOutcome.Duplicate;
+                continue;
+            }
+
+            var processed = new ProcessedEvent
+            {
+                EventId = envelope.Id,
+                Type = envelope.Type,
+                AggregateId = envelope.AggregateId,
+                Version = envelope.Version,
+                OccurredAt = envelope.OccurredAt,
+            };
+            db.ProcessedEvents.Add(processed);
+            applied.Add(processed);
+
+            var report = @event switch
+            {
+                UserCreated e => await ApplyUserAsync(envelope, e.UserId, e.Name, e.Email, cancellationToken),
+                UserChanged e => await ApplyUserAsync(envelope, e.UserId, e.Name, e.Email, cancellationToken),
+                AccountOpened e => await ApplyAccountAsync(envelope, e.AccountId, e.UserId, e.Balance, movement: false, cancellationToken),
+                BalanceChanged e => await ApplyAccountAsync(envelope, e.AccountId, e.UserId, e.Balance, movement: true, cancellationToken),
+                _ => throw new ArgumentException($"The projection has no rule for {envelope.Type}.", nameof(events)),
+            };
+
+            if (report.LastEventAt is null || envelope.OccurredAt > report.LastEventAt)
+            {
+                report.LastEventAt = envelope.OccurredAt;
+            }
+
+            touched.Add(report);
+            outcomes[i] = ApplyOutcome.Applied;
         }
 
+        // Applied when the transaction commits: one time for the whole batch, taken just before.
         var now = clock.GetUtcNow();
-        db.ProcessedEvents.Add(new ProcessedEvent
+        foreach (var processed in applied)
         {
-            EventId = envelope.Id,
-            Type = envelope.Type,
-            AggregateId = envelope.AggregateId,
-            Version = envelope.Version,
-            OccurredAt = envelope.OccurredAt,
-            AppliedAt = now,
-        });
-
-        var report = @event switch
-        {
-            UserCreated e => await ApplyUserAsync(envelope, e.UserId, e.Name, e.Email, cancellationToken),
-            UserChanged e => await ApplyUserAsync(envelope, e.UserId, e.Name, e.Email, cancellationToken),
-            AccountOpened e => await ApplyAccountAsync(envelope, e.AccountId, e.UserId, e.Balance, movement: false, cancellationToken),
-            BalanceChanged e => await ApplyAccountAsync(envelope, e.AccountId, e.UserId, e.Balance, movement: true, cancellationToken),
-            _ => throw new ArgumentException($"The projection has no rule for {envelope.Type}.", nameof(@event)),
-        };
-
-        if (report.LastEventAt is null || envelope.OccurredAt > report.LastEventAt)
-        {
-            report.LastEventAt = envelope.OccurredAt;
+            processed.AppliedAt = now;
         }
 
-        report.UpdatedAt = now;
+        foreach (var report in touched)
+        {
+            report.UpdatedAt = now;
+        }
+
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return ApplyOutcome.Applied;
+        return outcomes;
     }
 
     private async Task<UserReport> ApplyUserAsync(EventEnvelope envelope, int userId, string name, string email, CancellationToken cancellationToken)
@@ -78,7 +109,7 @@ public sealed class ReportProjection(ReportingDb db, TimeProvider clock)
     private async Task<UserReport> ApplyAccountAsync(
         EventEnvelope envelope, int accountId, int userId, decimal balance, bool movement, CancellationToken cancellationToken)
     {
-        var account = await db.AccountReports.FirstOrDefaultAsync(a => a.AccountId == accountId, cancellationToken);
+        var account = await db.AccountReports.FindAsync([accountId], cancellationToken);
         if (account is null)
         {
             account = new AccountReport { AccountId = accountId, UserId = userId };
@@ -108,7 +139,8 @@ public sealed class ReportProjection(ReportingDb db, TimeProvider clock)
     /// <summary>The user's report; a new one when this is the first event about them.</summary>
     private async Task<UserReport> ReportOfAsync(int userId, CancellationToken cancellationToken)
     {
-        var report = await db.UserReports.FirstOrDefaultAsync(r => r.UserId == userId, cancellationToken);
+        // Found among those this batch already changed, or read.
+        var report = await db.UserReports.FindAsync([userId], cancellationToken);
         if (report is null)
         {
             report = new UserReport { UserId = userId };
