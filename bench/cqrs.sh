@@ -341,7 +341,7 @@ awk -v rate="$rate" -v duration="$duration" -v warmup="$warmup" -v cores="$(npro
     printf "  (%d batches marked sent, %.1f events each on average; measured over the %d begun as soon as the one before was marked)\n", v["relay_batches"], v["relay_batch_size"], v["relay_busy_batches"]
     printf "  a batch, while writing: %.3f ms publishing (until its last event was applied), %.3f ms marking it sent in accounts.db;\n", v["relay_writing_publish_ms_per_batch"], v["relay_writing_mark_ms_per_batch"]
     printf "  after: %.3f ms publishing, %.3f ms marking\n", v["relay_after_publish_ms_per_batch"], v["relay_after_mark_ms_per_batch"]
-    printf "  reporting, one transaction per event: %.3f ms per event where it had the next one waiting (%.1f%% of the events)\n", v["projection_ms_per_event"], v["projection_waiting_share"] * 100
+    printf "  reporting, the events waiting in one transaction (%.1f on average): %.3f ms per event where it had the next one waiting (%.1f%% of the events)\n", v["projection_events_per_transaction"], v["projection_ms_per_event"], v["projection_waiting_share"] * 100
     printf "  accounts while writing (sampled once a second): 09 up to %d threads, %d work items waiting in its thread pool on\n", v["pool_threads_max_09"], v["pool_queue_mean_09"]
     printf "  average (at most %d); 10 up to %d threads, %d waiting on average (at most %d), the relay'"'"'s among them\n", v["pool_queue_max_09"], v["pool_threads_max_10"], v["pool_queue_mean_10"], v["pool_queue_max_10"]
     sync = v["sqlite_synchronous"] == 2 ? "FULL" : (v["sqlite_synchronous"] == 1 ? "NORMAL" : v["sqlite_synchronous"])

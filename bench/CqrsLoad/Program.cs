@@ -352,6 +352,8 @@ internal static class Events
 
         Add("projection_waiting_share", ordered.Count > 1 ? (double)projection.Count / (ordered.Count - 1) : 0, "0.000");
         Add("projection_ms_per_event", projection.Count > 0 ? projection.Average() : 0, "0.000");
+        // It applies the events that wait in one transaction, and they share its AppliedAt.
+        Add("projection_events_per_transaction", window.Count / (double)Math.Max(1, window.Select(e => e.Applied).Distinct().Count()), "0.0");
 
         // The relay: it marks a batch (up to 100 events) sent at once, after the broker confirmed each of
         // its events in turn, so the rows of one batch share their SentAt. Where a batch's first event had
