@@ -217,6 +217,38 @@ public sealed class CqrsTests
     }
 
     [Fact]
+    public async Task ReportingsDatabaseSwitchedOff_TheEventsComeAgain_AndAreAppliedOnceItIsBack()
+    {
+        await using var step = await CqrsStep.StartAsync();
+        var user = await step.CreateUserAsync("Ada", "ada@example.com");
+        var account = await step.OpenAccountAsync(user, 0m);
+        await step.WaitForReportAsync(user, r => r.GetProperty("accountCount").GetInt32() == 1, Bound);
+
+        // The deposits' events reach reporting while it cannot write: they go back to the queue, in
+        // batches or one by one, never to the dead-letter queue, however often they come again.
+        using (var off = await step.Reporting.Client.PutAsync("/admin/database", Json.Body("""{"available":false}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, off.StatusCode);
+        }
+
+        const int deposits = 10;
+        await Task.WhenAll(Enumerable.Range(0, deposits).Select(_ => step.DepositAsync(account, 1m)));
+        // Tried, and tried again after coming back: still nothing set aside.
+        await WaitForAsync(() => Task.FromResult(step.Reporting.Log.Count(l => l.Contains("Could not apply", StringComparison.Ordinal)) >= 2), "the events tried twice");
+        using (var on = await step.Reporting.Client.PutAsync("/admin/database", Json.Body("""{"available":true}""")))
+        {
+            Assert.Equal(HttpStatusCode.OK, on.StatusCode);
+        }
+
+        var report = await step.WaitForReportAsync(user, r => r.GetProperty("movements").GetInt32() == deposits, Bound);
+        Assert.Equal(10m, report.GetProperty("totalBalance").GetDecimal());
+        await step.WaitForEventsAppliedAsync(2 + deposits, Bound);
+        Assert.DoesNotContain(step.Reporting.Log, l => l.Contains("dead-letter queue", StringComparison.Ordinal));
+        Assert.Equal(0, await CqrsStep.MetricAsync(step.Reporting, "reporting_dead_lettered_total"));
+        Assert.Equal(0u, await step.Broker.MessageCountAsync("reporting.events.dead-letter"));
+    }
+
+    [Fact]
     public async Task APoisonMessage_GoesToTheDeadLetterQueue_WithOneLogLine_AndLaterMessagesStillFlow()
     {
         await using var step = await CqrsStep.StartAsync();
